@@ -1,0 +1,85 @@
+"""The xapi-pipeline command line: exit codes, JSON output, help on every subcommand."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xapi_ingest.cli import build_parser, main
+
+
+def _write(path, lines):
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def test_validate_json_lines_and_exit_codes(tmp_path, statement, capsys):
+    bad = {**statement, "result": {"duration": "P4W1D"}}
+    path = _write(tmp_path / "in.ndjson", [json.dumps(statement), json.dumps(bad)])
+    assert main(["validate", str(path), "--format", "json"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0] == {"file": str(path), "index": 0, "valid": True, "errors": []}
+    assert lines[1]["valid"] is False
+    assert lines[1]["errors"] == [{"path": "$.result.duration", "rule": "duration.format",
+                                   "message": "'P4W1D' is not an ISO 8601 duration"}]
+    good = _write(tmp_path / "good.json", [json.dumps([statement, statement])])
+    assert main(["validate", str(good)]) == 0
+
+
+def test_validate_unreadable_input_exits_2_with_the_line(tmp_path, statement, capsys):
+    path = _write(tmp_path / "in.ndjson", [json.dumps(statement), '{"actor": '])
+    assert main(["validate", str(path)]) == 2
+    assert "line 2" in capsys.readouterr().out
+    assert main(["validate", str(tmp_path / "missing.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_validate_version_option(tmp_path, statement, capsys):
+    statement["timestamp"] = "2026-10-01T09:30:00"
+    path = _write(tmp_path / "in.json", [json.dumps(statement)])
+    assert main(["validate", str(path), "--xapi-version", "1.0.3"]) == 0
+    assert main(["validate", str(path), "--xapi-version", "2.0.0"]) == 1
+    assert "timestamp.offset" in capsys.readouterr().out
+
+
+def test_ingest_then_sql(tmp_path, statement, capsys, monkeypatch):
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "cli-test-key-0123456789")
+    path = _write(tmp_path / "in.ndjson", [json.dumps(statement), "not json"])
+    lake = tmp_path / "lake"
+    assert main(["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake)]) == 0
+    out = capsys.readouterr().out
+    assert "read 2, valid 1, tolerated 0, quarantined 1, duplicates 0" in out
+    assert "analyst zone: 1 new file(s)" in out
+    assert main(["sql", "--lake", str(lake), "--format", "csv",
+                 "SELECT statement_id, verb_id FROM statements"]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == f"{statement['id']},{statement['verb']['id']}"
+    assert main(["sql", "--lake", str(lake), "--zone", "analyst", "--format", "json",
+                 "SELECT actor_ifi FROM statements"]) == 0
+    assert json.loads(capsys.readouterr().out)["actor_ifi"].startswith("p_")
+    assert main(["sql", "--lake", str(lake), "SELECT nope FROM statements"]) == 1
+
+
+def test_ingest_rejects_bad_source_id(tmp_path, statement, capsys):
+    path = _write(tmp_path / "in.ndjson", [json.dumps(statement)])
+    assert main(["ingest-file", str(path), "--source", "../etc", "--lake", str(tmp_path)]) == 2
+    assert "[a-z0-9]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], *[[name] for name in ("validate", "ingest-file", "publish", "sql",
+                                                                 "rules", "schema", "sample")]])
+def test_help_everywhere(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: xapi-pipeline" in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    executable = Path(sys.executable).with_name("xapi-pipeline")
+    assert executable.exists(), "make test installs the package, so the console script sits beside python"
+    result = subprocess.run([executable, "rules"], capture_output=True, text=True, check=True)
+    assert "score.min-max" in result.stdout

@@ -1,0 +1,63 @@
+"""The analyst zone: no raw JSON or names, stable keyed pseudonyms, no mixing across keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from xapi_ingest.ingest import Ingestor
+from xapi_ingest.lake import Lake
+from xapi_ingest.privacy import Pseudonymizer, publish
+from xapi_ingest.query import connect
+from xapi_ingest.reader import read_records
+
+KEY = b"test-key-0123456789abcdef"
+
+
+def _ingest(lake, tmp_path, source, statements):
+    path = tmp_path / f"{source}.ndjson"
+    path.write_text("".join(json.dumps(s) + "\n" for s in statements))
+    Ingestor(lake, source).ingest((str(path), r) for r in read_records(path))
+
+
+def test_analyst_zone_has_pseudonyms_only(tmp_path, statement):
+    lake = Lake(tmp_path / "lake")
+    email = statement["actor"]["mbox"]
+    # The same teacher on another platform, known only by the SHA-1 of the mailto IRI.
+    other = {**statement, "id": "0c0a3b8e-4c2f-4a59-9d1e-6e1f7b8c9d0a",
+             "actor": {"mbox_sha1sum": hashlib.sha1(email.encode()).hexdigest()},
+             "context": {"instructor": {"mbox": "mailto:mentor@school.example.kz", "name": "Mentor"}}}
+    agent_object = {**statement, "id": "1d1b4c9f-5d3a-4b6a-8e2f-7f2a8c9d0e1b",
+                    "object": {"objectType": "Agent", "mbox": "mailto:colleague@school.example.kz"}}
+    _ingest(lake, tmp_path, "moodle-a", [statement, agent_object])
+    _ingest(lake, tmp_path, "edx-b", [other])
+    assert len(publish(lake, Pseudonymizer(KEY))) == 2
+    with connect(lake, "analyst") as con:
+        columns = [row[0] for row in con.execute("DESCRIBE statements").fetchall()]
+        rows = con.execute("SELECT actor_ifi, context_instructor_ifi, object_type, object_id FROM statements").fetchall()
+    assert "raw_json" not in columns and "actor_name" not in columns
+    actors = {row[0] for row in rows}
+    assert len(actors) == 1 and next(iter(actors)).startswith("p_")  # one person, one pseudonym
+    text = "".join(p.read_bytes().decode("latin-1") for p in lake.analyst_dir.rglob("*.parquet"))
+    for secret in ("aigerim", "mentor@", "colleague@", "Aigerim", "Mentor"):
+        assert secret not in text
+    agent_row = next(row for row in rows if row[2] == "Agent")
+    assert agent_row[3].startswith("p_")
+    assert any(row[3] == statement["object"]["id"] for row in rows)  # activity ids stay readable
+
+
+def test_publish_is_idempotent_and_refuses_mixed_keys(tmp_path, statement):
+    lake = Lake(tmp_path / "lake")
+    _ingest(lake, tmp_path, "moodle-a", [statement])
+    assert len(publish(lake, Pseudonymizer(KEY))) == 1
+    assert publish(lake, Pseudonymizer(KEY)) == []
+    rotated = Pseudonymizer(b"rotated-key-0123456789abcdef")
+    with pytest.raises(ValueError, match="another key"):
+        publish(lake, rotated)
+    assert len(publish(lake, rotated, rebuild=True)) == 1
+    table = pq.read_table(lake.files(lake.analyst_dir)[0])
+    assert table["actor_ifi"][0].as_py() == rotated.pseudonym("mbox:" + statement["actor"]["mbox"])
+    assert table["actor_ifi"][0].as_py() != Pseudonymizer(KEY).pseudonym("mbox:" + statement["actor"]["mbox"])

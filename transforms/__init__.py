@@ -1,0 +1,1 @@
+"""Analytics over the lake (credit, behaviour sequences): each reads the statements table."""

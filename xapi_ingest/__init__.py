@@ -1,0 +1,1 @@
+"""Pull, validate, normalize and store xAPI statements; see README.md for the tour."""
