@@ -173,3 +173,24 @@ def test_empty_lake_answers_queries(tmp_path):
         assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
     with pytest.raises(duckdb.Error):
         connect(Lake(tmp_path / "nothing")).sql("SELECT no_such_column FROM statements")
+
+
+def test_demo_runs_twice_without_changing_the_lake(tmp_path):
+    from xapi_ingest.demo import run
+
+    first = run(tmp_path / "demo")
+    rows = _lake_rows(Lake(tmp_path / "demo" / "lake"))
+    second = run(tmp_path / "demo")
+    assert first["openedx-demo"].tolerated == 1 and first["moodle-demo"].quarantined == 3
+    assert second["moodle-demo"].valid == 0 and second["moodle-demo"].duplicates == first["moodle-demo"].read - 3
+    assert _lake_rows(Lake(tmp_path / "demo" / "lake")) == rows
+
+
+def test_timestamps_arrow_cannot_parse_fall_back_to_ours(tmp_path, statement):
+    no_offset = {**statement, "timestamp": "2026-10-01T09:30:00.5"}
+    leap = {**statement, "id": "0c0a3b8e-4c2f-4a59-9d1e-6e1f7b8c9d0a", "timestamp": "2016-12-31T23:59:60Z"}
+    lake = Lake(tmp_path / "lake")
+    _ingest(lake, _ndjson(tmp_path / "in.ndjson", [no_offset, leap]))
+    with connect(lake) as con:
+        got = con.execute("SELECT strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%f') FROM statements ORDER BY 1").fetchall()
+    assert got == [("2017-01-01T00:00:00.000000",), ("2026-10-01T09:30:00.500000",)]

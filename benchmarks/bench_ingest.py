@@ -1,0 +1,136 @@
+"""Throughput and memory of the ingest path, against baselines measured in the same run.
+
+Usage:
+    python benchmarks/bench_ingest.py [--count 100000] [--repeats 3]
+    python benchmarks/bench_ingest.py --memory 250000 1000000 2000000
+
+The first form pins itself to one core and prints statements/s (median of the repeats) for
+JSON parsing alone (the floor), our validator, our full ingest (read + validate + normalize +
+zstd Parquet), pandas.json_normalize and tincan's Statement.from_json, each with its ratio to
+``json.loads``. Machines differ by a factor of ten; the ratios are what carry over.
+The second form ingests files of growing size, each in a fresh process, and prints each
+process's peak RSS, to show that memory stays flat as the file grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+
+from xapi_ingest.ingest import Ingestor
+from xapi_ingest.lake import Lake
+from xapi_ingest.reader import read_records
+from xapi_ingest.samples import realistic_statements
+from xapi_ingest.validator import StatementValidator
+
+
+def write_sample(path: Path, count: int) -> None:
+    encode = msgspec.json.encode
+    with open(path, "wb") as out:
+        for statement in realistic_statements(count):
+            out.write(encode(statement) + b"\n")
+
+
+def measure(name: str, run: Callable[[], object], count: int, repeats: int) -> float:
+    run()  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    rate = count / statistics.median(times)
+    print(f"{name:<44} {rate:>12,.0f} statements/s", flush=True)
+    return rate
+
+
+def throughput(count: int, repeats: int) -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "statements.ndjson"
+        write_sample(path, count)
+        lines = path.read_bytes().splitlines()
+        print(f"{count:,} realistic statements, {path.stat().st_size / count:,.0f} bytes each, one core, "
+              f"median of {repeats}\n")
+        validator = StatementValidator("auto")
+        decoded = [msgspec.json.decode(line) for line in lines]
+        lake_number = iter(range(10**6))
+
+        def ingest() -> None:
+            lake = Lake(Path(scratch) / f"lake{next(lake_number)}")
+            Ingestor(lake, "bench").ingest((str(path), record) for record in read_records(path))
+
+        def pandas_normalize() -> None:
+            import pandas as pd
+
+            pd.json_normalize([json.loads(line) for line in lines])
+
+        def tincan_parse() -> None:
+            from tincan import Statement
+
+            for line in lines:
+                Statement.from_json(line.decode())
+
+        baseline = measure("json.loads only (floor)", lambda: [json.loads(line) for line in lines], count, repeats)
+        results = {
+            "msgspec decode only": measure("msgspec.json.decode only", lambda: [msgspec.json.decode(x) for x in lines],
+                                           count, repeats),
+            "our validator (on decoded dicts)": measure("our validator (on decoded dicts)",
+                                                        lambda: [validator.validate(d) for d in decoded], count, repeats),
+            "our ingest end to end": measure("our ingest: read+validate+normalize+Parquet", ingest, count, repeats),
+            "pandas.json_normalize": measure("json.loads + pandas.json_normalize", pandas_normalize, count, repeats),
+            "tincan Statement.from_json": measure("tincan Statement.from_json", tincan_parse, count, repeats),
+        }
+        print("\nratio to json.loads on this machine:")
+        for name, rate in results.items():
+            print(f"  {name:<40} {rate / baseline:5.2f}x")
+
+
+def memory(sizes: list[int]) -> None:
+    print(f"{'statements':>12} {'peak RSS (MiB)':>15} {'statements/s':>13}")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "statements.ndjson"
+            write_sample(path, size)
+            child = subprocess.run(
+                [sys.executable, __file__, "--ingest-child", str(path), str(Path(scratch) / "lake")],
+                capture_output=True, text=True, check=True,
+            )
+            peak_kib, rate = child.stdout.split()
+            print(f"{size:>12,} {int(peak_kib) / 1024:>15,.0f} {float(rate):>13,.0f}", flush=True)
+
+
+def ingest_child(path: Path, lake: Path) -> None:
+    counts = Ingestor(Lake(lake), "bench").ingest((str(path), record) for record in read_records(path))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(peak_kib, counts.statements_per_second)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--memory", type=int, nargs="+", metavar="N", help="peak RSS for files of N statements")
+    parser.add_argument("--ingest-child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.ingest_child:
+        ingest_child(*args.ingest_child)
+    elif args.memory:
+        memory(args.memory)
+    else:
+        throughput(args.count, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
