@@ -21,13 +21,13 @@ def test_every_label_agrees(conformance_dir, mode):
     disagreements = []
     checked = 0
     for row in _rows(conformance_dir):
+        text = (conformance_dir / row["file"]).read_text()
         expected = row["expected"]
         if mode == "1.0.3" and row["xapi_version"] == "2.0.0":
             # A strict 1.0.3 validator rejects contextAgents/contextGroups as 2.0-only; the RFC 3339
             # `+00:00` timestamp is valid ISO 8601 too, so 1.0.3 accepts that file.
-            body = json.loads((conformance_dir / row["file"]).read_text())
-            expected = "invalid" if "contextAgents" in json.dumps(body) or "contextGroups" in json.dumps(body) else "valid"
-        body = json.loads((conformance_dir / row["file"]).read_text())
+            expected = "invalid" if "contextAgents" in text or "contextGroups" in text else "valid"
+        body = json.loads(text)
         issues = validator.validate(body)
         checked += 1
         if ("invalid" if issues else "valid") != expected:
