@@ -30,7 +30,7 @@ import msgspec
 
 from xapi_ingest.ingest import Ingestor
 from xapi_ingest.lake import Lake
-from xapi_ingest.reader import read_records
+from xapi_ingest.reader import records_with_origin
 from xapi_ingest.samples import realistic_statements
 from xapi_ingest.validator import StatementValidator
 
@@ -69,7 +69,7 @@ def throughput(count: int, repeats: int) -> None:
 
         def ingest() -> None:
             lake = Lake(Path(scratch) / f"lake{next(lake_number)}")
-            Ingestor(lake, "bench").ingest((str(path), record) for record in read_records(path))
+            Ingestor(lake, "bench").ingest(records_with_origin([path]))
 
         def pandas_normalize() -> None:
             import pandas as pd
@@ -112,7 +112,7 @@ def memory(sizes: list[int]) -> None:
 
 
 def ingest_child(path: Path, lake: Path) -> None:
-    counts = Ingestor(Lake(lake), "bench").ingest((str(path), record) for record in read_records(path))
+    counts = Ingestor(Lake(lake), "bench").ingest(records_with_origin([path]))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(peak_kib, counts.statements_per_second)
 

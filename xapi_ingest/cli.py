@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import msgspec
@@ -13,7 +13,7 @@ import msgspec
 from xapi_ingest.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import KEY_ENV, MissingKeyError, Pseudonymizer, load_key, publish
-from xapi_ingest.reader import InputError, RawRecord, read_records
+from xapi_ingest.reader import InputError, RawRecord, read_records, records_with_origin
 from xapi_ingest.rules import RULES
 from xapi_ingest.samples import realistic_statements
 from xapi_ingest.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
@@ -95,12 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _records(files: Sequence[Path]) -> Iterator[tuple[str, RawRecord]]:
-    for path in files:
-        for record in read_records(path):
-            yield str(path), record
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
     validator = StatementValidator(args.xapi_version)
     total = invalid = unreadable = 0
@@ -161,13 +155,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _ingest_with_progress(ingestor: Ingestor, path: Path) -> IngestCounts:
     if not sys.stderr.isatty():
-        return ingestor.ingest(_records([path]))
+        return ingestor.ingest(records_with_origin([path]))
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
         task = progress.add_task(f"ingesting {path.name}", total=None)
         return ingestor.ingest(
-            _records([path]), on_batch=lambda counts: progress.update(task, completed=counts.read)
+            records_with_origin([path]), on_batch=lambda counts: progress.update(task, completed=counts.read)
         )
 
 

@@ -19,10 +19,11 @@ from xapi_ingest.ingest import IngestCounts, Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import KEY_ENV, Pseudonymizer, publish
 from xapi_ingest.query import connect
-from xapi_ingest.reader import read_records
+from xapi_ingest.reader import records_with_origin
 from xapi_ingest.samples import moodle_statement, openedx_statement
 
 DEMO_KEY = b"demo-only-pseudonym-key-not-for-production"
+_COUNT_COLUMNS = ("read", "valid", "tolerated", "quarantined", "duplicates", "conflicts")
 
 
 def _with_flaws(statements: list[dict], rng: random.Random) -> list[str]:
@@ -61,7 +62,7 @@ def run(out: Path) -> dict[str, IngestCounts]:
     results = {}
     for source, path in exports.items():
         ingestor = Ingestor(lake, source, tolerate=tolerate[source])
-        results[source] = ingestor.ingest((str(path), record) for record in read_records(path))
+        results[source] = ingestor.ingest(records_with_origin([path]))
     key = os.environ.get(KEY_ENV, "").encode() or DEMO_KEY
     publish(lake, Pseudonymizer(key))
     _report(lake, results, key == DEMO_KEY)
@@ -74,11 +75,11 @@ def _report(lake: Lake, results: dict[str, IngestCounts], demo_key: bool) -> Non
 
     console = Console(width=110)
     table = Table(title="ingest")
-    for column in ("source", "read", "valid", "tolerated", "quarantined", "duplicates", "conflicts"):
-        table.add_column(column, justify="left" if column == "source" else "right")
+    table.add_column("source")
+    for column in _COUNT_COLUMNS:
+        table.add_column(column, justify="right")
     for source, counts in results.items():
-        table.add_row(source, *(str(getattr(counts, c)) for c in
-                                ("read", "valid", "tolerated", "quarantined", "duplicates", "conflicts")))
+        table.add_row(source, *(str(getattr(counts, column)) for column in _COUNT_COLUMNS))
     console.print(table)
     with connect(lake) as con:
         total = con.execute("SELECT count(*) FROM statements").fetchone()[0]

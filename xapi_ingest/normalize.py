@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from xapi_ingest.schema import STATEMENTS
+from xapi_ingest.schema import STATEMENTS, UTC_TIMESTAMP
 from xapi_ingest.validator import VOIDED_VERB, parse_timestamp
 
 # Namespace for ids derived from content, so a statement without an id gets the same id on
@@ -200,9 +200,6 @@ class StatementColumns:
         return pa.Table.from_pydict(columns, schema=STATEMENTS)
 
 
-_UTC = pa.timestamp("us", tz="UTC")
-
-
 def utc_timestamps(texts: list[str | None]) -> pa.Array:
     """Convert validated timestamp strings to UTC in one vectorized cast.
 
@@ -210,6 +207,6 @@ def utc_timestamps(texts: list[str | None]) -> pa.Array:
     leap second, more than 9 fraction digits) falls back to the validator's parser.
     """
     try:
-        return pa.array(texts, pa.string()).cast(_UTC)
+        return pa.array(texts, pa.string()).cast(UTC_TIMESTAMP)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([None if text is None else parse_timestamp(text) for text in texts], _UTC)
+        return pa.array([None if text is None else parse_timestamp(text) for text in texts], UTC_TIMESTAMP)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -62,6 +62,13 @@ def read_records(path: Path) -> Iterator[RawRecord]:
             yield from _read_stream(text, path)
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
+
+
+def records_with_origin(paths: Iterable[Path]) -> Iterator[tuple[str, RawRecord]]:
+    """``(origin, record)`` pairs over several files, the shape the ingestor consumes."""
+    for path in paths:
+        for record in read_records(path):
+            yield str(path), record
 
 
 def _read_stream(text: IO[str], path: Path) -> Iterator[RawRecord]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-_UTC = pa.timestamp("us", tz="UTC")
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 _IDS = pa.list_(pa.string())
 
 
@@ -23,8 +23,8 @@ def _schema(columns: list[tuple[str, pa.DataType, str]]) -> pa.Schema:
 STATEMENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("statement_id", pa.string(), "statement id (lower-case UUID); the upsert key"),
     ("id_generated", pa.bool_(), "true when the statement had no id and one was derived (UUIDv5 of its content)"),
-    ("stored", _UTC, "when the LRS stored it (UTC); null for files that never passed an LRS"),
-    ("timestamp", _UTC, "when the experience happened (UTC; no offset is read as UTC)"),
+    ("stored", UTC_TIMESTAMP, "when the LRS stored it (UTC); null for files that never passed an LRS"),
+    ("timestamp", UTC_TIMESTAMP, "when the experience happened (UTC; no offset is read as UTC)"),
     ("timestamp_raw", pa.string(), "timestamp exactly as sent, keeping its offset"),
     ("actor_type", pa.string(), "Agent or Group"),
     ("actor_ifi_type", pa.string(), "mbox, mbox_sha1sum, openid or account; null for an anonymous Group"),
@@ -68,7 +68,7 @@ STATEMENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("tolerated_rules", _IDS, "rule ids tolerated for this statement"),
     ("raw_json", pa.string(), "the statement exactly as received (restricted zone only)"),
     ("batch_id", pa.string(), "ingest batch that wrote the row"),
-    ("ingested_at", _UTC, "when the row was written"),
+    ("ingested_at", UTC_TIMESTAMP, "when the row was written"),
 ]
 STATEMENTS = _schema(STATEMENT_COLUMNS)
 
@@ -90,6 +90,6 @@ QUARANTINE_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("errors", pa.list_(ISSUE), "every reason: JSON path, rule id, message"),
     ("rules", _IDS, "distinct rule ids, for filtering"),
     ("batch_id", pa.string(), "ingest batch that wrote the row"),
-    ("ingested_at", _UTC, "when the row was written"),
+    ("ingested_at", UTC_TIMESTAMP, "when the row was written"),
 ]
 QUARANTINE = _schema(QUARANTINE_COLUMNS)
