@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test lint bench clean
+RALPH_STAMP := .venv-ralph/.installed-5.1.0
+
+.PHONY: demo test lint bench ralph clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,17 +16,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-demo: $(STAMP)
+# Ralph's LRS cannot share an environment with Airflow 3, so it gets its own (requests is a
+# dependency ralph-malph 5.1.0 forgets to declare).
+$(RALPH_STAMP):
+	test -x .venv-ralph/bin/python || $(PYTHON) -m venv .venv-ralph || python3 -m venv .venv-ralph
+	.venv-ralph/bin/python -m pip install --quiet 'ralph-malph[cli,lrs]==5.1.0' requests
+	touch $@
+
+ralph: $(RALPH_STAMP)
+
+demo: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m xapi_ingest.demo --out $(DEMO_DIR)
 
-test: $(STAMP)
+test: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)
+bench: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) .venv-ralph $(DEMO_DIR) .pytest_cache

@@ -34,3 +34,19 @@ BASE_STATEMENT: dict[str, Any] = {
 def statement() -> dict[str, Any]:
     """A fresh valid statement that a test may change freely."""
     return copy.deepcopy(BASE_STATEMENT)
+
+
+@pytest.fixture
+def ralph(tmp_path: Path):
+    """A real Ralph LRS process on 127.0.0.1 (its own virtual environment), stopped after the test."""
+    from xapi_ingest.local_lrs import LocalRalph, RalphUnavailable
+
+    lrs = LocalRalph(tmp_path / "ralph")
+    try:
+        lrs.start()
+    except RalphUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Ralph's LRS is required in CI: {exc}")
+        pytest.skip(str(exc))
+    yield lrs
+    lrs.stop()

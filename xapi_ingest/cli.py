@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,6 +88,21 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the documented lake schema",
                                  description="Print each column of a lake table with its meaning.")
     schema.add_argument("--table", choices=("statements", "quarantine"), default="statements")
+
+    pull = commands.add_parser(
+        "pull", help="pull new statements from configured LRSs into the lake",
+        description="Pull each selected source incrementally (since its watermark), validate and upsert "
+                    "into the lake, then move the watermark. Safe to interrupt and re-run. Exit 0 when "
+                    "every source pulled, 1 when any failed (the others still run).",
+    )
+    pull.add_argument("--config", required=True, type=Path, help="sources.yaml")
+    which = pull.add_mutually_exclusive_group(required=True)
+    which.add_argument("--source", action="append", metavar="ID", help="source id (repeatable)")
+    which.add_argument("--all", action="store_true", help="every configured source")
+    pull.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    pull.add_argument("--max-pages", type=int, help="stop after this many pages; the rest is pulled next run")
+    pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
+    pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
 
     sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
                                  description="Write realistic Moodle- and Open edX-like statements.")
@@ -228,14 +244,43 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pull(args: argparse.Namespace) -> int:
+    from xapi_ingest.config import ConfigError
+    from xapi_ingest.pull_runner import pull_sources
+
+    try:
+        summaries, failures = pull_sources(
+            args.config, Lake(args.lake), None if args.all else args.source,
+            max_pages=args.max_pages, max_minutes=args.max_minutes, progress=sys.stderr.isatty(),
+        )
+    except (ConfigError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    for summary in summaries:
+        if args.format == "json":
+            print(json.dumps(summary.as_dict()))
+        else:
+            counts = summary.counts
+            print(f"{summary.source}: {summary.pages} page(s), read {counts.read}, valid {counts.valid}, "
+                  f"tolerated {counts.tolerated}, quarantined {counts.quarantined}, duplicates {counts.duplicates}, "
+                  f"conflicts {counts.conflicts}, retries {summary.retries}, restarts {summary.restarts} in "
+                  f"{summary.elapsed_seconds:.1f} s ({summary.statements_per_second:,.0f} statements/s); "
+                  f"watermark {summary.watermark_after or 'none'}"
+                  + ("; BACKLOG REMAINS (run again)" if summary.backlog_remaining else ""))
+    for source_id, message in failures:
+        print(f"error: {source_id}: {message}", file=sys.stderr)
+    return EXIT_INVALID if failures else EXIT_OK
+
+
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
-    "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample,
+    "pull": cmd_pull, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     return _COMMANDS[args.command](args)
 
 

@@ -1,0 +1,53 @@
+"""Find out whether an LRS compares ``since`` with ``stored`` (the spec) or ``timestamp`` (Ralph).
+
+The difference only shows on a statement whose ``timestamp`` is well before its ``stored``: ask
+for that actor's statements in a window that holds the statement's ``stored`` but not its
+``timestamp``. An LRS that filters on ``stored`` returns it; one that filters on ``timestamp``
+does not. Until the lake holds such a statement the answer stays ``unknown`` and the probe is
+repeated on later runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from xapi_ingest.lake import Lake
+from xapi_ingest.lrs_client import LRSClient, LRSError
+from xapi_ingest.query import connect
+from xapi_ingest.watermark import SinceField
+
+log = logging.getLogger(__name__)
+
+MIN_GAP_SECONDS = 2
+MAX_PROBE_PAGES = 3
+
+
+def probe_since_field(lake: Lake, source: str, client: LRSClient) -> SinceField:
+    con = connect(lake, "restricted")
+    row = con.execute(
+        """
+        SELECT statement_id, raw_json, timestamp + (stored - timestamp) / 2 AS middle, stored
+        FROM statements
+        WHERE source = ? AND stored - timestamp > to_seconds(?) AND voided_statement_id IS NULL
+        ORDER BY stored - timestamp DESC, statement_id
+        LIMIT 1
+        """,
+        [source, MIN_GAP_SECONDS],
+    ).fetchone()
+    if row is None:
+        return "unknown"
+    statement_id, raw_json, middle, stored = row
+    actor = json.loads(raw_json)["actor"]
+    until = stored.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    try:
+        page = client.query(middle, {"agent": json.dumps(actor, separators=(",", ":")), "until": until})
+        for _ in range(MAX_PROBE_PAGES):
+            if any(json.loads(raw).get("id") == statement_id for raw in page.statements):
+                return "stored"
+            if not page.more:
+                return "timestamp"
+            page = client.follow(page.more)
+    except LRSError as exc:  # a probe failure must not stop the pull; the next run probes again
+        log.warning("%s: could not probe how `since` is filtered: %s", source, exc)
+    return "unknown"
