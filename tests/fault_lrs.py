@@ -159,3 +159,27 @@ class FaultyLRS:
                     self.close_connection = True
 
         return Handler
+
+
+def main() -> None:
+    """Serve N realistic statements without faults in a process of its own (for the pull benchmark)."""
+    import argparse
+    import sys
+
+    from xapi_ingest.samples import realistic_statements
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--count", type=int, required=True)
+    lrs = FaultyLRS()
+    lrs.add(list(realistic_statements(parser.parse_args().count)))
+    lrs.start()
+    print(lrs.endpoint, flush=True)
+    try:
+        while sys.stdin.read(1):  # serve until the parent closes our stdin
+            pass
+    finally:
+        lrs.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -123,32 +123,42 @@ class Ingestor:
         batch_id = batch_id or new_batch_id()
         total = IngestCounts()
         started = time.perf_counter()
-        batch = _Batch(self.source, f"{batch_id}-00000")
-        validate, tolerate = self.validator.validate, self.tolerate
+        batch = self.new_batch(f"{batch_id}-00000")
         for origin, record in records:
-            if record.error is not None:
-                batch.quarantine.add(record, origin, [Issue("$", "json.malformed", record.error)])
-            elif issues := validate(record.value):
-                rules = {issue.rule for issue in issues}
-                if rules <= tolerate:
-                    batch.columns.append(record.value, record.raw, sorted(rules), batch.batch_id, batch.ingested_at)
-                else:
-                    statement_id = record.value.get("id") if type(record.value) is dict else None
-                    batch.quarantine.add(record, origin, issues, statement_id if type(statement_id) is str else None)
-            else:
-                batch.columns.append(record.value, record.raw, [], batch.batch_id, batch.ingested_at)
-            batch.read += 1
+            self.add(batch, origin, record)
             if batch.read >= self.batch_size:
-                total.add(self._commit(batch))
-                batch = _Batch(self.source, f"{batch_id}-{total.read // self.batch_size:05d}")
+                total.add(self.commit(batch))
+                batch = self.new_batch(f"{batch_id}-{total.read // self.batch_size:05d}")
                 if on_batch:
                     on_batch(total)
         if batch.read:
-            total.add(self._commit(batch))
+            total.add(self.commit(batch))
         total.elapsed_seconds = time.perf_counter() - started
         return total
 
-    def _commit(self, batch: _Batch) -> IngestCounts:
+    def new_batch(self, batch_id: str) -> Batch:
+        return Batch(self.source, batch_id)
+
+    def add(self, batch: Batch, origin: str, record: RawRecord) -> None:
+        """Validate and flatten one record into ``batch`` now; it reaches the lake at :meth:`commit`.
+
+        Callers that pace commits themselves (the LRS puller commits whole pages, so that its
+        watermark and resume cursor never point into a half-written page) use this directly.
+        """
+        if record.error is not None:
+            batch.quarantine.add(record, origin, [Issue("$", "json.malformed", record.error)])
+        elif issues := self.validator.validate(record.value):
+            rules = {issue.rule for issue in issues}
+            if rules <= self.tolerate:
+                batch.columns.append(record.value, record.raw, sorted(rules), batch.batch_id, batch.ingested_at)
+            else:
+                statement_id = record.value.get("id") if type(record.value) is dict else None
+                batch.quarantine.add(record, origin, issues, statement_id if type(statement_id) is str else None)
+        else:
+            batch.columns.append(record.value, record.raw, [], batch.batch_id, batch.ingested_at)
+        batch.read += 1
+
+    def commit(self, batch: Batch) -> IngestCounts:
         """Write one batch: statements first, then the quarantine (with any id conflicts)."""
         written = self.lake.write_statements(batch.columns.to_table(), self.source, batch.batch_id)
         quarantine = batch.quarantine
@@ -168,7 +178,7 @@ class Ingestor:
         )
 
 
-class _Batch:
+class Batch:
     """The rows of one batch, accumulated until it is committed."""
 
     def __init__(self, source: str, batch_id: str) -> None:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from xapi_ingest.ingest import IngestCounts, Ingestor, new_batch_id
+from xapi_ingest.ingest import Batch, IngestCounts, Ingestor, new_batch_id
 from xapi_ingest.lake import Lake
 from xapi_ingest.lrs_client import LRSClient, MoreLinkExpired, Page
 from xapi_ingest.reader import RawRecord
@@ -172,7 +172,7 @@ class Puller:
     ) -> None:
         self.source, self.lake, self.client, self.budget = source, lake, client, budget
         self.on_progress = on_progress
-        self.ingestor = Ingestor(lake, source.id, "auto", source.tolerate, batch_size=source.commit_every + source.page_size)
+        self.ingestor = Ingestor(lake, source.id, "auto", source.tolerate)
 
     def run(self) -> PullSummary:
         started = time.monotonic()
@@ -182,18 +182,20 @@ class Puller:
         query = self._start_query(state, summary)
         batch_id = new_batch_id()
         prefetcher = _Prefetcher(self._pages(state, query, summary))
-        chunk: list[tuple[str, RawRecord]] = []
+        batch: Batch | None = None
         try:
-            for page in prefetcher:
+            for page in prefetcher:  # validation here overlaps the download of the next pages
                 summary.pages += 1
                 if summary.pages == 1:
                     query.consistent_through = page.consistent_through
                     self._note_consistent_through(state, page, summary)
-                chunk.extend(self._records(page, query))
+                batch = batch or self.ingestor.new_batch(f"{batch_id}-p{summary.pages:06d}")
+                for origin, record in self._records(page, query):
+                    self.ingestor.add(batch, origin, record)
                 budget_spent = page.more and self.budget.exhausted(summary.pages, started)
-                if len(chunk) >= self.source.commit_every or not page.more or budget_spent:
-                    self._commit(chunk, f"{batch_id}-p{summary.pages:06d}", summary)
-                    chunk = []
+                if batch.read >= self.source.commit_every or not page.more or budget_spent:
+                    self._commit(batch, summary)
+                    batch = None
                     self._advance(state, query, page, summary)
                 if budget_spent:
                     summary.backlog_remaining = True
@@ -277,18 +279,15 @@ class Puller:
                 log.warning("%s: a more link expired; restarting the query from since=%s", self.source.id, query.since)
                 page = self.client.query(query.since)
 
-    def _records(self, page: Page, query: _Query) -> Iterator[tuple[str, RawRecord]]:
-        origin = page.url
-        records = []
+    @staticmethod
+    def _records(page: Page, query: _Query) -> Iterator[tuple[str, RawRecord]]:
         for index, raw in enumerate(page.statements):
-            text = raw.decode("utf-8", errors="replace")
             value = msgspec.json.decode(raw)
             query.observe(value)
-            records.append((origin, RawRecord(index, 0, text, value)))
-        return iter(records)
+            yield page.url, RawRecord(index, 0, raw.decode("utf-8", errors="replace"), value)
 
-    def _commit(self, chunk: list[tuple[str, RawRecord]], batch_id: str, summary: PullSummary) -> None:
-        summary.counts.add(self.ingestor.ingest(chunk, batch_id=batch_id))
+    def _commit(self, batch: Batch, summary: PullSummary) -> None:
+        summary.counts.add(self.ingestor.commit(batch))
         if self.on_progress:
             self.on_progress(summary)
 
