@@ -34,6 +34,7 @@ from great_expectations.data_context.types.base import (
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 from great_expectations.exceptions import GreatExpectationsError
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -390,7 +391,13 @@ def _validate(
 
 
 def _write_reports(context: Any, report: QualityReport, reports_dir: Path) -> None:
-    built = context.build_data_docs(site_names=[_DOCS_SITE])
+    # Render only this run's pages (and the suite's): re-rendering every stored result would make
+    # each run slower than the last. The index still lists every run kept under the reports folder.
+    this_run = [key for key in context.validation_results_store.list_keys()
+                if key.run_id.run_time == report.run_time]
+    built = context.build_data_docs(
+        site_names=[_DOCS_SITE], resource_identifiers=[*this_run, ExpectationSuiteIdentifier(name=report.suite)],
+    )
     report.data_docs = Path(built[_DOCS_SITE].removeprefix("file://"))
     directory = reports_dir / "quality"
     directory.mkdir(parents=True, exist_ok=True)
