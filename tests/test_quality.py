@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
@@ -130,6 +131,7 @@ def test_critical_failure_holds_the_batch_and_leaves_the_analyst_zone_unchanged(
            f"e.g. statement_id {duplicated}" in message
     assert "critical score-scaled-in-range" in message and bad_id in message
     assert error.value.report.result_file.exists()
+    assert str(pickle.loads(pickle.dumps(error.value))) == message
 
     held = BatchHolds(lake).held()
     assert list(held) == ["b2"]

@@ -245,6 +245,10 @@ class QualityGateError(RuntimeError):
         self.report = report
         super().__init__(self._message(report))
 
+    def __reduce__(self) -> tuple[type[QualityGateError], tuple[QualityReport]]:
+        # Executors may pickle a task's exception; rebuild it from the report, not the message.
+        return type(self), (self.report,)
+
     @staticmethod
     def _message(report: QualityReport) -> str:
         failed = report.failed_batches
