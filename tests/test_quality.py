@@ -229,3 +229,21 @@ def test_cli_check_and_release(lake, tmp_path, capsys):
     assert main(["release", "--lake", str(lake.root), "--batch", "b2"]) == 0
     assert main(["check", "--lake", str(lake.root), "--batch", "b1", "--reports", reports]) == 0
     assert "batch b1 [moodle-a]: 200 rows" in capsys.readouterr().out
+
+
+def test_a_hold_on_an_ingest_run_covers_its_sub_batches_only(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    statements = list(realistic_statements(160))
+    for run, part in (("run1", statements[:120]), ("run10", statements[120:])):
+        path = tmp_path / f"{run}.ndjson"
+        path.write_text("".join(json.dumps(s) + "\n" for s in part))
+        Ingestor(lake, "moodle-a", batch_size=50).ingest(((str(path), r) for r in read_records(path)), batch_id=run)
+    assert sorted(p.name for p in lake.files(lake.statements_dir)) == [
+        "part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet", "part-run10-00000.parquet"]
+    BatchHolds(lake).hold("run1", {"why": "test"})
+    assert [p.name for p in publish(lake, KEY)] == ["part-run10-00000.parquet"]
+    # The gate reads a run's sub-batches together: 120 rows for run1.
+    report = check_batches(lake.root, ["run1"], tmp_path / "reports", run_time=FRESH)
+    assert [(b.batch_id, b.rows) for b in report.batches] == [("run1", 120)]
+    assert BatchHolds(lake).held() == {}  # it passed, so its hold is lifted
+    assert len(publish(lake, KEY)) == 3
