@@ -22,3 +22,5 @@ COPY --chown=airflow:0 dags /opt/airflow/dags
 ENV XAPI_EXPECTATIONS=/opt/airflow/expectations \
     XAPI_SOURCES=/opt/airflow/config/sources.yaml \
     XAPI_REPORTS=/opt/airflow/reports
+# Created here, as the airflow user, so a named volume mounted on it starts out writable by Airflow.
+RUN mkdir -p "${XAPI_REPORTS}"
