@@ -412,6 +412,13 @@ def _write_reports(context: Any, report: QualityReport, reports_dir: Path) -> No
     os.replace(temporary, report.result_file)
 
 
+def _utc(moment: datetime | None) -> datetime:
+    """The run time as an aware UTC datetime (a naive one is read as UTC), now by default."""
+    if moment is None:
+        return datetime.now(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def validate_table(
     data: pa.Table | pd.DataFrame,
     *,
@@ -422,7 +429,7 @@ def validate_table(
 ) -> QualityReport:
     """Validate one in-memory batch; with ``reports_dir``, also write Data Docs and a JSON result."""
     suite = suite or load_suite()
-    run_time = run_time or datetime.now(UTC)
+    run_time = _utc(run_time)
     reports = Path(reports_dir) if reports_dir is not None else None
     context = _context(reports)
     verdicts = _validate(context, suite, {batch_id: _frame(data, suite, run_time)}, run_time)
@@ -476,7 +483,7 @@ def check_batches(
     """
     lake = Lake(lake_root)
     suite = load_suite(suite_path)
-    run_time = run_time or datetime.now(UTC)
+    run_time = _utc(run_time)
     reports = Path(reports_dir or os.environ.get(REPORTS_ENV) or lake.root / "_quality" / "reports")
     files = batch_files(lake, batch_ids)
     frames = {batch_id: _frame(_read_batch(paths), suite, run_time) for batch_id, paths in files.items() if paths}
