@@ -14,6 +14,7 @@ import msgspec
 from xapi_ingest.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import KEY_ENV, MissingKeyError, Pseudonymizer, load_key, publish
+from xapi_ingest.quality_cli import QUALITY_COMMANDS, add_quality_parsers
 from xapi_ingest.reader import InputError, RawRecord, read_records, records_with_origin
 from xapi_ingest.rules import RULES
 from xapi_ingest.samples import realistic_statements
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Write realistic Moodle- and Open edX-like statements.")
     sample.add_argument("--out", required=True, type=Path)
     sample.add_argument("--count", type=int, default=1000)
+    add_quality_parsers(commands)
     return parser
 
 
@@ -274,7 +276,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
-    "pull": cmd_pull, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample,
+    "pull": cmd_pull, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS,
 }
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from xapi_ingest.holds import BatchHolds
 from xapi_ingest.lake import Lake, write_parquet_atomically
 from xapi_ingest.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
 
@@ -95,7 +96,8 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False) -> 
 
     Twins carry the restricted file's name, so publishing is idempotent and resumable. After a
     key rotation run with ``rebuild=True``: every pseudonym changes, so old and new analyst
-    files must not be mixed.
+    files must not be mixed. Batches held by a failed critical data-quality check
+    (:mod:`xapi_ingest.holds`) are skipped until they pass or are released.
     """
     if rebuild and lake.analyst_dir.exists():
         shutil.rmtree(lake.analyst_dir)
@@ -108,9 +110,10 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False) -> 
                 "publish with --rebuild after a key rotation so pseudonyms are not mixed"
             )
     written: list[Path] = []
+    is_held = BatchHolds(lake).matcher()
     for source_file in lake.files(lake.statements_dir):
         twin = lake.analyst_dir / source_file.relative_to(lake.statements_dir)
-        if twin.exists():
+        if twin.exists() or is_held(source_file):
             continue
         write_parquet_atomically(pseudonymizer.table(pq.read_table(source_file)), twin)
         written.append(twin)
