@@ -91,6 +91,7 @@ class Lake:
         self.statements_dir = self.root / "statements"
         self.quarantine_dir = self.root / "quarantine"
         self.analyst_dir = self.root / "analyst" / "statements"
+        self.void_ledger = self.root / "derived" / "voids" / "voids.parquet"  # see transforms.voids
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:

@@ -70,6 +70,7 @@ class PullSummary:
     watermark_before: str | None = None
     watermark_after: str | None = None
     notes: list[str] = field(default_factory=list)
+    batch_ids: list[str] = field(default_factory=list)  # committed batches, for the data-quality step
     elapsed_seconds: float = 0.0
 
     @property
@@ -288,6 +289,7 @@ class Puller:
 
     def _commit(self, batch: Batch, summary: PullSummary) -> None:
         summary.counts.add(self.ingestor.commit(batch))
+        summary.batch_ids.append(batch.batch_id)
         if self.on_progress:
             self.on_progress(summary)
 

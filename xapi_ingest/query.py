@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from xapi_ingest.lake import Lake
 from xapi_ingest.schema import ANALYST_DROPPED, QUARANTINE, STATEMENTS
+from xapi_ingest.validator import VOIDED_VERB
 
 Zone = Literal["restricted", "analyst"]
 
@@ -40,4 +41,21 @@ def connect(lake: Lake, zone: Zone = "restricted") -> duckdb.DuckDBPyConnection:
     else:
         _view(con, "statements", [str(p) for p in lake.files(lake.statements_dir)], STATEMENTS, "stored_date")
         _view(con, "quarantine", [str(p) for p in lake.files(lake.quarantine_dir)], QUARANTINE, "ingest_date")
+    _effective_view(con, lake)
     return con
+
+
+def _effective_view(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """``effective_statements``: what analyses should count, i.e. no voiding and no voided statements.
+
+    The void ledger is written by ``transforms.voids.apply_voids`` (the analytics DAG's first
+    task); before it exists only the voiding statements themselves are left out.
+    """
+    voided = (f"SELECT target_id FROM read_parquet('{lake.void_ledger}') WHERE NOT target_is_a_void"
+              if lake.void_ledger.exists()
+              else "SELECT NULL::VARCHAR AS target_id WHERE false")
+    con.execute(f"CREATE VIEW voided_ids AS {voided}")
+    con.execute(
+        "CREATE VIEW effective_statements AS SELECT * FROM statements "
+        f"WHERE verb_id IS DISTINCT FROM '{VOIDED_VERB}' AND statement_id NOT IN (SELECT target_id FROM voided_ids)"
+    )

@@ -1,0 +1,52 @@
+"""Turn the statements lake into credit and behaviour sequences whenever the ingest DAG updates it.
+
+Scheduled on the ``xapi_statements_lake`` Asset, so it runs after each ingest run that
+published data, never on a clock of its own. ``apply_voids`` first rebuilds the void ledger
+(voids can arrive before or after their targets, and some LRSs never apply them); then
+``credit`` and ``sequences`` run side by side on the void-aware view. Both write new versioned
+outputs and never edit earlier ones, so a re-run is safe. Each step is a function in
+``xapi_ingest.pipeline``; ``xapi-pipeline credit`` and ``xapi-pipeline sequences`` run the
+same code by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+from xapi_ingest import pipeline
+from xapi_ingest.settings import Settings
+
+
+@dag(
+    schedule=[Asset(pipeline.STATEMENTS_ASSET)],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "retries": int(os.environ.get("XAPI_TASK_RETRIES", "3")),
+        "retry_delay": timedelta(minutes=2),
+        "execution_timeout": timedelta(hours=1),
+    },
+    tags=["xapi", "analytics"],
+    doc_md=__doc__,
+)
+def xapi_analytics():
+    @task
+    def apply_voids() -> dict:
+        return pipeline.apply_lake_voids(Settings.from_env())
+
+    @task
+    def credit() -> dict:
+        return pipeline.run_credit(Settings.from_env())
+
+    @task
+    def sequences() -> dict:
+        return pipeline.run_sequences(Settings.from_env())
+
+    apply_voids() >> [credit(), sequences()]
+
+
+xapi_analytics()

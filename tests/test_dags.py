@@ -1,0 +1,70 @@
+"""The DAGs, run for real: Airflow 3 with SQLite metadata, a real Ralph LRS, dag.test()."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_pull_faults import lake_ids
+from xapi_ingest.airflow_local import airflow_environment, migrate, run_dag
+from xapi_ingest.lake import Lake
+from xapi_ingest.samples import realistic_statements
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("airflow")
+    migrate(airflow_environment(home), home / "migrate.log")
+    return home
+
+
+def test_dag_files_import_without_errors(airflow_home: Path) -> None:
+    code = ("from airflow.dag_processing.dagbag import DagBag; import os; "
+            "bag = DagBag(os.environ['AIRFLOW__CORE__DAGS_FOLDER']); "
+            "print(sorted(bag.dags), bag.import_errors)")
+    shown = subprocess.run([sys.executable, "-c", code], env=airflow_environment(airflow_home),
+                           capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    assert shown == "['xapi_analytics', 'xapi_ingest'] {}"
+
+
+def write_sources(path: Path, endpoint: str, dead_endpoint: str | None = None) -> Path:
+    text = ("sources:\n  - id: moodle-test\n    endpoint: " + endpoint + "\n    page_size: 50\n"
+            "    auth: {type: basic, username_env: DAG_TEST_LRS_USER, password_env: DAG_TEST_LRS_PASSWORD}\n")
+    if dead_endpoint:
+        text += f"  - id: offline-lms\n    endpoint: {dead_endpoint}\n    timeout_seconds: 1\n"
+    path.write_text(text)
+    return path
+
+
+def dag_env(home: Path, tmp_path: Path, ralph, sources: Path) -> dict[str, str]:
+    return airflow_environment(home, {
+        "XAPI_SOURCES": str(sources), "XAPI_LAKE": str(tmp_path / "lake"), "XAPI_REPORTS": str(tmp_path / "reports"),
+        "XAPI_PSEUDONYM_KEY": "dag-test-key-0123456789abcdef", "XAPI_TASK_RETRIES": "0",
+        "DAG_TEST_LRS_USER": ralph.username, "DAG_TEST_LRS_PASSWORD": ralph.password,
+    })
+
+
+def test_ingest_dag_pulls_checks_and_publishes(airflow_home: Path, tmp_path: Path, ralph) -> None:
+    ids = ralph.post(list(realistic_statements(120)))
+    env = dag_env(airflow_home, tmp_path, ralph, write_sources(tmp_path / "sources.yaml", ralph.endpoint))
+    result = run_dag("xapi_ingest", env, tmp_path / "ingest.log")
+    assert result.state == "success", result
+    assert result.task_states == {"sources": "success", "pull[0]": "success", "quality": "success",
+                                  "all_sources_pulled": "success"}
+    lake = Lake(tmp_path / "lake")
+    assert sorted(lake_ids(lake)) == sorted(ids)
+    assert lake.files(lake.analyst_dir), "the passing batch was published to the analyst zone"
+    assert ralph.password not in result.log_file.read_text()
+
+
+def test_a_failing_source_fails_only_its_task(airflow_home: Path, tmp_path: Path, ralph) -> None:
+    ids = ralph.post(list(realistic_statements(40)))
+    sources = write_sources(tmp_path / "sources.yaml", ralph.endpoint, dead_endpoint="http://127.0.0.1:9/xAPI/")
+    result = run_dag("xapi_ingest", dag_env(airflow_home, tmp_path, ralph, sources), tmp_path / "ingest.log")
+    assert result.task_states["pull[0]"] == "success" and result.task_states["pull[1]"] == "failed"
+    assert result.task_states["quality"] == "success"  # the good source's data is still checked and published
+    assert result.task_states["all_sources_pulled"] == "failed" and result.state == "failed"
+    assert sorted(lake_ids(Lake(tmp_path / "lake"))) == sorted(ids)

@@ -1,0 +1,75 @@
+"""The steps the Airflow DAGs run, as plain functions with JSON-able inputs and outputs.
+
+Each DAG task is one call here, so the DAG files hold only scheduling, and every step can be
+run and tested without Airflow. Return values become XComs: they carry counts and batch ids,
+never a URL with credentials, a raw statement or a teacher's identity.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+from xapi_ingest.lake import Lake
+from xapi_ingest.privacy import Pseudonymizer, load_key, publish
+from xapi_ingest.pull_runner import pull_source_id
+from xapi_ingest.settings import Settings
+from xapi_ingest.sources import load_sources
+
+log = logging.getLogger(__name__)
+
+STATEMENTS_ASSET = "xapi_statements_lake"  # the Asset the ingest DAG updates and the analytics DAG waits for
+
+
+class SourcesFailed(RuntimeError):
+    pass
+
+
+def list_sources(settings: Settings) -> list[str]:
+    return [source.id for source in load_sources(settings.sources).sources]
+
+
+def pull_one(settings: Settings, source_id: str) -> dict[str, object]:
+    summary = pull_source_id(settings.sources, settings.lake, source_id,
+                             max_pages=settings.pull_max_pages, max_minutes=settings.pull_max_minutes)
+    if summary.backlog_remaining:
+        log.warning("%s: the run budget ran out; the next run continues from the saved cursor", source_id)
+    return summary.as_dict()
+
+
+def check_and_publish(settings: Settings, summaries: list[dict[str, object]]) -> dict[str, object]:
+    """Check every batch not yet published, then publish those that passed to the analyst zone.
+
+    Checking all pending batches, not just this run's, also covers batches a crashed run
+    committed but never checked. A batch that fails a critical expectation stays in the
+    restricted zone, held from publication, and this raises with the expectation and example
+    rows, after the other batches are published, so one bad source does not hold back the rest.
+    """
+    from xapi_ingest.quality import QualityGateError, check_batches
+
+    lake = Lake(settings.lake)
+    gate_error: QualityGateError | None = None
+    try:
+        report = check_batches(lake.root, None, settings.reports)
+    except QualityGateError as exc:
+        gate_error, report = exc, exc.report
+    published = publish(lake, Pseudonymizer(load_key()))
+    if gate_error is not None:
+        raise gate_error
+    pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
+    return {"statements_pulled": pulled, "published_files": len(published), **report.as_dict()}
+
+
+def require_all_pulled(source_ids: list[str], summaries: list[dict[str, object]]) -> None:
+    """Fail the run (after the others finished) when any source's pull task failed."""
+    pulled = {summary["source"] for summary in summaries}
+    missing = sorted(set(source_ids) - pulled)
+    if missing:
+        raise SourcesFailed(f"{len(missing)} of {len(source_ids)} source(s) failed to pull: {', '.join(missing)}; "
+                            "their tasks' logs say why, and the next run retries them from their watermarks")
+
+
+def apply_lake_voids(settings: Settings) -> dict[str, object]:
+    from transforms.voids import apply_voids
+
+    return asdict(apply_voids(Lake(settings.lake)))

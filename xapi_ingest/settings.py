@@ -1,0 +1,53 @@
+"""Where things are, read from the environment: the same variables in the DAGs, the CLI and compose.
+
+Defaults point into the repository so a checkout runs as is; production sets the variables
+(see ``docker-compose.yml`` and ``.env.example``). Secrets are not settings: LRS credentials
+come from the variables or Airflow connections that ``sources.yaml`` names, and the pseudonym
+key from ``XAPI_PSEUDONYM_KEY`` (read by :mod:`xapi_ingest.privacy` when it is needed).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG = REPO_ROOT / "config"
+
+
+def _path(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name) or default)
+
+
+def _optional_number(name: str) -> float | None:
+    value = os.environ.get(name)
+    return float(value) if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources: Path
+    lake: Path
+    reports: Path
+    credit_policy: Path
+    credit_registry: Path
+    credit_roster: Path
+    sequences_scheme: Path
+    pull_max_pages: int | None
+    pull_max_minutes: float | None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        max_pages = _optional_number("XAPI_PULL_MAX_PAGES")
+        return cls(
+            sources=_path("XAPI_SOURCES", CONFIG / "sources.yaml"),
+            lake=_path("XAPI_LAKE", REPO_ROOT / "lake"),
+            reports=_path("XAPI_REPORTS", REPO_ROOT / "reports"),
+            credit_policy=_path("XAPI_CREDIT_POLICY", CONFIG / "credit" / "policy.yaml"),
+            credit_registry=_path("XAPI_CREDIT_REGISTRY", CONFIG / "credit" / "registry.csv"),
+            credit_roster=_path("XAPI_CREDIT_ROSTER", CONFIG / "credit" / "roster.csv"),
+            sequences_scheme=_path("XAPI_SEQUENCES_SCHEME", CONFIG / "sequences" / "scheme.yaml"),
+            pull_max_pages=int(max_pages) if max_pages is not None else None,
+            pull_max_minutes=_optional_number("XAPI_PULL_MAX_MINUTES"),
+        )
