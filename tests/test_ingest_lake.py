@@ -194,3 +194,15 @@ def test_timestamps_arrow_cannot_parse_fall_back_to_ours(tmp_path, statement):
     with connect(lake) as con:
         got = con.execute("SELECT strftime(timestamp, '%Y-%m-%dT%H:%M:%S.%f') FROM statements ORDER BY 1").fetchall()
     assert got == [("2017-01-01T00:00:00.000000",), ("2026-10-01T09:30:00.500000",)]
+
+
+def test_restored_by_another_lrs_is_a_duplicate_not_a_conflict(tmp_path, statement):
+    """The same statement re-stored (new stored, authority, version) is the same statement."""
+    lake = Lake(tmp_path / "lake")
+    first = {**statement, "stored": "2026-10-01T10:00:00Z", "authority": {"mbox": "mailto:lrs-a@example.org"}}
+    again = {**statement, "stored": "2026-11-01T10:00:00Z", "authority": {"mbox": "mailto:lrs-b@example.org"},
+             "version": "1.0.3"}
+    retimed = {**statement, "stored": "2026-11-02T10:00:00Z", "timestamp": "2026-10-02T09:30:00Z"}
+    _ingest(lake, _ndjson(tmp_path / "a.ndjson", [first]))
+    counts = _ingest(lake, _ndjson(tmp_path / "b.ndjson", [again, retimed]))
+    assert (counts.duplicates, counts.conflicts) == (1, 1)  # `again` is a duplicate; a changed timestamp is a conflict

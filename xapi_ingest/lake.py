@@ -62,15 +62,27 @@ def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
     return table.filter(is_first), table.filter(pc.invert(is_first))
 
 
+# Properties an LRS sets on storing: the same statement stored twice (an LMS re-sending it, an
+# LRS migration) differs only in these, and is a duplicate rather than a conflict.
+LRS_ASSIGNED = ("stored", "authority", "version")
+
+
+def _content(raw: str) -> object:
+    value = msgspec.json.decode(raw)
+    if type(value) is dict:
+        for key in LRS_ASSIGNED:
+            value.pop(key, None)
+    return value
+
+
 def _differing(candidates: pa.Table, reference: dict[str, str]) -> list[tuple[str, str]]:
-    """(id, raw) of candidates whose JSON differs from the reference text for the same id."""
-    decode = msgspec.json.decode
+    """(id, raw) of candidates whose content differs from the reference text for the same id."""
     return [
         (statement_id, raw)
         for statement_id, raw in zip(
             candidates["statement_id"].to_pylist(), candidates["raw_json"].to_pylist(), strict=True
         )
-        if raw != reference[statement_id] and decode(raw) != decode(reference[statement_id])
+        if raw != reference[statement_id] and _content(raw) != _content(reference[statement_id])
     ]
 
 
