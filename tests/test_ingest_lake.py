@@ -175,17 +175,6 @@ def test_empty_lake_answers_queries(tmp_path):
         connect(Lake(tmp_path / "nothing")).sql("SELECT no_such_column FROM statements")
 
 
-def test_demo_runs_twice_without_changing_the_lake(tmp_path):
-    from xapi_ingest.demo import run
-
-    first = run(tmp_path / "demo")
-    rows = _lake_rows(Lake(tmp_path / "demo" / "lake"))
-    second = run(tmp_path / "demo")
-    assert first["openedx-demo"].tolerated == 1 and first["moodle-demo"].quarantined == 3
-    assert second["moodle-demo"].valid == 0 and second["moodle-demo"].duplicates == first["moodle-demo"].read - 3
-    assert _lake_rows(Lake(tmp_path / "demo" / "lake")) == rows
-
-
 def test_timestamps_arrow_cannot_parse_fall_back_to_ours(tmp_path, statement):
     no_offset = {**statement, "timestamp": "2026-10-01T09:30:00.5"}
     leap = {**statement, "id": "0c0a3b8e-4c2f-4a59-9d1e-6e1f7b8c9d0a", "timestamp": "2016-12-31T23:59:60Z"}

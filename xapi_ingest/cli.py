@@ -105,6 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
     pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
 
+    sync = commands.add_parser(
+        "sync", help="mirror the lake to object storage (S3) or restore it from there",
+        description="--push uploads new and changed lake files to URI (data before pull state); --pull "
+                    "restores a local working lake from URI. URI: s3://bucket/prefix[?endpoint_override=host:port"
+                    "&scheme=http&region=...], credentials from the AWS_* environment variables.",
+    )
+    sync.add_argument("--lake", required=True, type=Path, help="local lake root")
+    direction = sync.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--push", metavar="URI", help="upload to URI")
+    direction.add_argument("--pull", metavar="URI", help="download from URI")
+
     sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
                                  description="Write realistic Moodle- and Open edX-like statements.")
     sample.add_argument("--out", required=True, type=Path)
@@ -274,9 +285,23 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return EXIT_INVALID if failures else EXIT_OK
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from xapi_ingest.remote_lake import pull_down, push
+
+    lake = Lake(args.lake)
+    try:
+        result = push(lake, args.push) if args.push else pull_down(args.pull, lake)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"{'uploaded' if args.push else 'downloaded'} {result.copied} file(s), {result.bytes:,} bytes; "
+          f"{result.unchanged} unchanged")
+    return EXIT_OK
+
+
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
-    "pull": cmd_pull, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS,
+    "pull": cmd_pull, "sync": cmd_sync, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS,
 }
 
 

@@ -1,112 +1,152 @@
-"""``make demo``: the statement core end to end on generated data, safe to run twice.
+"""``make demo``: the whole pipeline on an embedded default, safe to run twice.
 
-It writes a Moodle-like and an Open edX-like export (with the invalid, duplicated and
-producer-quirk statements real platforms send), ingests both into a local lake, publishes the
-pseudonymized analyst zone and prints where everything is. A second run changes nothing in the
-lake and says so: every statement comes back as a duplicate.
+1. starts one real Ralph LRS per platform on 127.0.0.1 (Ralph's own virtual environment);
+2. generates the demo cluster (:mod:`xapi_ingest.demo_data`) and emits it to those LRSs with
+   tincan's ``RemoteLRS``, as the platforms' xAPI plugins would, re-sending one batch as an LMS
+   does after a timeout;
+3. runs the ``xapi_ingest`` and ``xapi_analytics`` DAGs with real Airflow (SQLite metadata in
+   ``<out>/airflow``) through ``dag.test()``;
+4. prints what landed and where everything is, then stops the LRSs.
+
+Each run starts the LRSs empty (a fresh emission) but keeps the lake, the Airflow home and the
+reports: the second run's pulls find only statements the lake already has, and the analytics
+publish no new version because nothing changed.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import json
-import os
-import random
+import shutil
+import sys
+import time
+from contextlib import ExitStack
 from pathlib import Path
 
-from xapi_ingest.ingest import IngestCounts, Ingestor
+from rich.console import Console
+from rich.table import Table
+from transforms.credit.synthetic import LRS_HOME
+
+from xapi_ingest.airflow_local import DagRunResult, airflow_environment, migrate, run_dag
+from xapi_ingest.demo_data import TOLERATED_FOR, DemoCluster, build
 from xapi_ingest.lake import Lake
-from xapi_ingest.privacy import KEY_ENV, Pseudonymizer, publish
+from xapi_ingest.local_lrs import LocalRalph
+from xapi_ingest.privacy import KEY_ENV
 from xapi_ingest.query import connect
-from xapi_ingest.reader import records_with_origin
-from xapi_ingest.samples import moodle_statement, openedx_statement
+from xapi_ingest.settings import CONFIG
 
-DEMO_KEY = b"demo-only-pseudonym-key-not-for-production"
-_COUNT_COLUMNS = ("read", "valid", "tolerated", "quarantined", "duplicates", "conflicts")
-
-
-def _with_flaws(statements: list[dict], rng: random.Random) -> list[str]:
-    """NDJSON lines with the faults of real exports: invalid, duplicated and malformed records."""
-    lines = [json.dumps(s) for s in statements]
-    broken_score = copy.deepcopy(statements[3])
-    broken_score["id"] = "9b7a6f10-2c0d-4e8b-9a1f-3d5c7e9b1a20"
-    broken_score["result"] = {"score": {"min": 0, "max": 0, "raw": 0}}  # Open edX's zero-weight problem
-    no_scheme = copy.deepcopy(statements[5])
-    no_scheme["id"] = "1c2d3e4f-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
-    no_scheme["object"]["id"] = "exam-attempt-42"
-    lines += [json.dumps(broken_score), json.dumps(no_scheme), '{"actor": {"mbox": "mailto:cut@off', lines[0]]
-    rng.shuffle(lines)
-    return lines
+DEMO_KEY = "demo-only-pseudonym-key-not-for-production"
+EMIT_BATCH = 500
 
 
-def _write_exports(folder: Path) -> dict[str, Path]:
-    rng = random.Random(2026)
-    folder.mkdir(parents=True, exist_ok=True)
-    moodle = [moodle_statement(rng, n) for n in range(0, 3000, 2)]
-    edx = [openedx_statement(rng, n) for n in range(1, 3000, 2)]
-    group_activity = copy.deepcopy(edx[0])
-    group_activity["id"] = "7e6d5c4b-3a29-4817-b6f5-e4d3c2b1a098"
-    group_activity["object"]["objectType"] = "GroupActivity"  # a known Open edX quirk, tolerated below
-    edx.append(group_activity)
-    exports = {"moodle-demo": folder / "moodle-export.ndjson", "openedx-demo": folder / "openedx-export.ndjson"}
-    for path, statements in zip(exports.values(), (moodle, edx), strict=True):
-        path.write_text("\n".join(_with_flaws(statements, rng)) + "\n")
-    return exports
+def emit(lrs: LocalRalph, statements: list[dict], resent: list[dict]) -> None:
+    """POST as an LMS plugin would: tincan statements, in batches, plus one re-sent batch."""
+    from tincan import RemoteLRS, Statement
+
+    remote = RemoteLRS(endpoint=lrs.endpoint, username=lrs.username, password=lrs.password, version="1.0.3")
+    batches = [statements[i:i + EMIT_BATCH] for i in range(0, len(statements), EMIT_BATCH)] + [resent]
+    for batch in batches:
+        response = remote.save_statements([Statement(statement) for statement in batch])
+        if not response.success:
+            raise RuntimeError(f"the LRS refused a batch: HTTP {response.response.status} {str(response.data)[:300]}")
 
 
-def run(out: Path) -> dict[str, IngestCounts]:
-    lake = Lake(out / "lake")
-    exports = _write_exports(out / "exports")
-    tolerate = {"moodle-demo": [], "openedx-demo": ["object-type.invalid"]}
-    results = {}
-    for source, path in exports.items():
-        ingestor = Ingestor(lake, source, tolerate=tolerate[source])
-        results[source] = ingestor.ingest(records_with_origin([path]))
-    key = os.environ.get(KEY_ENV, "").encode() or DEMO_KEY
-    publish(lake, Pseudonymizer(key))
-    _report(lake, results, key == DEMO_KEY)
+def _source_id(lrs_account: str) -> str:
+    return lrs_account.removeprefix("lrs-")
+
+
+def write_sources(path: Path, lrss: dict[str, LocalRalph]) -> dict[str, str]:
+    """sources.yaml naming environment variables; returns those variables (the secrets stay in memory)."""
+    lines, secrets_env = ["sources:"], {}
+    for account, lrs in lrss.items():
+        variable = f"DEMO_LRS_{_source_id(account).upper().replace('-', '_')}"
+        secrets_env[f"{variable}_USER"], secrets_env[f"{variable}_PASSWORD"] = lrs.username, lrs.password
+        lines += [
+            f"  - id: {_source_id(account)}",
+            f"    endpoint: {lrs.endpoint}",
+            f"    auth: {{type: basic, username_env: {variable}_USER, password_env: {variable}_PASSWORD}}",
+            f"    page_size: {lrs.max_page}",
+            f"    tolerate: {TOLERATED_FOR.get(account, [])}",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return secrets_env
+
+
+def run(out: Path, teachers: int = 150, console: Console | None = None) -> dict[str, DagRunResult]:
+    console = console or Console(stderr=True)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with console.status("generating the demo cluster"):
+        demo = build(teachers=teachers)
+        config = out / "config"
+        demo.cluster.write_roster(config / "roster.csv")
+        demo.cluster.write_registry(config / "registry.csv")
+    console.print(f"cluster: {len(demo.cluster.roster)} teachers, {demo.total:,} statements for "
+                  f"{len(demo.by_lrs)} platform LRSs ({demo.faulty} with producer faults)")
+    with ExitStack() as stack:
+        lrss = {}
+        with console.status("starting the platform LRSs (Ralph) and emitting with tincan"):
+            for account in sorted(demo.by_lrs):
+                workdir = out / "lrs" / _source_id(account)
+                shutil.rmtree(workdir / "data", ignore_errors=True)  # each run emits to empty LRSs
+                lrs = LocalRalph(workdir, username=_source_id(account), authority_account=(account, LRS_HOME))
+                lrss[account] = stack.enter_context(lrs)
+                emit(lrs, demo.by_lrs[account], demo.resent[account])
+        env = airflow_environment(out / "airflow", {
+            "XAPI_SOURCES": str(out / "sources.yaml"), "XAPI_LAKE": str(out / "lake"),
+            "XAPI_REPORTS": str(out / "reports"), KEY_ENV: DEMO_KEY, "XAPI_TASK_RETRIES": "0",
+            "XAPI_CREDIT_POLICY": str(CONFIG / "credit" / "policy.yaml"),
+            "XAPI_CREDIT_REGISTRY": str(config / "registry.csv"), "XAPI_CREDIT_ROSTER": str(config / "roster.csv"),
+            "XAPI_SEQUENCES_SCHEME": str(CONFIG / "sequences" / "scheme.yaml"),
+            **write_sources(out / "sources.yaml", lrss),
+        })
+        results = {}
+        with console.status("preparing Airflow's SQLite metadata"):
+            migrate(env, out / "airflow" / "migrate.log")
+        for dag_id in ("xapi_ingest", "xapi_analytics"):
+            with console.status(f"running the {dag_id} DAG with dag.test()"):
+                results[dag_id] = run_dag(dag_id, env, out / "airflow" / f"{dag_id}.log")
+            console.print(f"DAG {dag_id}: {results[dag_id].state} "
+                          f"({', '.join(f'{t} {s}' for t, s in sorted(results[dag_id].task_states.items()))})")
+    summarize(out, demo, results, console, time.monotonic() - started)
     return results
 
 
-def _report(lake: Lake, results: dict[str, IngestCounts], demo_key: bool) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=110)
-    table = Table(title="ingest")
-    table.add_column("source")
-    for column in _COUNT_COLUMNS:
-        table.add_column(column, justify="right")
-    for source, counts in results.items():
-        table.add_row(source, *(str(getattr(counts, column)) for column in _COUNT_COLUMNS))
-    console.print(table)
+def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], console: Console, seconds: float) -> None:
+    lake = Lake(out / "lake")
     with connect(lake) as con:
-        total = con.execute("SELECT count(*) FROM statements").fetchone()[0]
-        reasons = con.execute(
-            "SELECT source, rule, count(*) FROM (SELECT source, unnest(rules) AS rule FROM quarantine) "
-            "GROUP BY ALL ORDER BY ALL"
-        ).fetchall()
-    console.print(f"statements in the lake: {total}")
-    for source, rule, count in reasons:
-        console.print(f"  quarantined in {source}: {count} x {rule}")
-    if demo_key:
-        console.print(f"[yellow]analyst zone pseudonymized with the demo key; set {KEY_ENV} for real data[/]")
-    root = lake.root
-    console.print(f"""
-restricted lake : {root / 'statements'}
-quarantine      : {root / 'quarantine'}
-analyst zone    : {root / 'analyst' / 'statements'}
-try             : .venv/bin/xapi-pipeline sql --lake {root} "SELECT verb_display, count(*) FROM statements GROUP BY 1"
-                  .venv/bin/xapi-pipeline sql --lake {root} "SELECT line, rules, errors FROM quarantine"
-""", soft_wrap=True)
+        landed = con.execute("SELECT source, count(*), count(*) FILTER (WHERE validation_status = 'tolerated') "
+                             "FROM statements GROUP BY source ORDER BY source").fetchall()
+        quarantined = dict(con.execute("SELECT source, count(*) FROM quarantine GROUP BY source").fetchall())
+    table = Table(title=f"lake after {seconds:.0f} s")
+    for column in ("source", "statements", "tolerated", "quarantined"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for source, count, tolerated in landed:
+        table.add_row(source, f"{count:,}", str(tolerated), str(quarantined.get(source, 0)))
+    console.print(table)
+    reports = out / "reports"
+    where = {
+        "lake (restricted)": lake.statements_dir, "quarantine": lake.quarantine_dir,
+        "analyst zone (pseudonymized)": lake.analyst_dir, "Data Docs": reports / "data_docs",
+        "credit reports": reports / "credit", "behaviour sequences": reports / "sequences",
+        "Airflow logs": out / "airflow",
+    }
+    for label, path in where.items():
+        console.print(f"  {label:<30} {path}")
+    query = "SELECT source, count(*) FROM statements GROUP BY 1"
+    console.print(f'query it: .venv/bin/xapi-pipeline sql --lake {lake.root} "{query}"')
+    failed = [dag for dag, result in results.items() if result.state != "success"]
+    if failed:
+        console.print(f"[red]DAG run(s) failed: {', '.join(failed)}; see the logs above[/red]")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("demo-output"), help="where the exports and the lake go")
-    run(parser.parse_args().out)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("demo-output"))
+    parser.add_argument("--teachers", type=int, default=150)
+    args = parser.parse_args(argv)
+    results = run(args.out, args.teachers)
+    return 0 if all(result.state == "success" for result in results.values()) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -54,10 +54,21 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, object]]) ->
     except QualityGateError as exc:
         gate_error, report = exc, exc.report
     published = publish(lake, Pseudonymizer(load_key()))
+    mirrored = _mirror(settings, lake)
     if gate_error is not None:
         raise gate_error
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
-    return {"statements_pulled": pulled, "published_files": len(published), **report.as_dict()}
+    return {"statements_pulled": pulled, "published_files": len(published), "mirrored_files": mirrored,
+            **report.as_dict()}
+
+
+def _mirror(settings: Settings, lake: Lake) -> int:
+    """Push the lake to object storage when a mirror is configured; returns files copied."""
+    if not settings.lake_mirror:
+        return 0
+    from xapi_ingest.remote_lake import push
+
+    return push(lake, settings.lake_mirror).copied
 
 
 def require_all_pulled(source_ids: list[str], summaries: list[dict[str, object]]) -> None:
@@ -72,4 +83,6 @@ def require_all_pulled(source_ids: list[str], summaries: list[dict[str, object]]
 def apply_lake_voids(settings: Settings) -> dict[str, object]:
     from transforms.voids import apply_voids
 
-    return asdict(apply_voids(Lake(settings.lake)))
+    lake = Lake(settings.lake)
+    summary = asdict(apply_voids(lake))
+    return {**summary, "mirrored_files": _mirror(settings, lake)}

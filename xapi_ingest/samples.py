@@ -29,7 +29,7 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def moodle_statement(rng: random.Random, n: int) -> dict[str, Any]:
+def _moodle_statement(rng: random.Random, n: int) -> dict[str, Any]:
     verb_id, verb_name = _VERBS[n % len(_VERBS)]
     teacher = rng.randrange(10_000)
     course = rng.randrange(200)
@@ -70,7 +70,7 @@ def moodle_statement(rng: random.Random, n: int) -> dict[str, Any]:
     return statement
 
 
-def openedx_statement(rng: random.Random, n: int) -> dict[str, Any]:
+def _openedx_statement(rng: random.Random, n: int) -> dict[str, Any]:
     learner = rng.randrange(10_000)
     moment = _START + timedelta(seconds=n * 7 + rng.randrange(5))
     return {
@@ -103,4 +103,4 @@ def realistic_statements(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
     """``count`` valid statements, alternating Moodle-like and Open edX-like, always the same."""
     rng = random.Random(seed)
     for n in range(count):
-        yield moodle_statement(rng, n) if n % 2 == 0 else openedx_statement(rng, n)
+        yield _moodle_statement(rng, n) if n % 2 == 0 else _openedx_statement(rng, n)

@@ -36,6 +36,7 @@ class Settings:
     sequences_scheme: Path
     pull_max_pages: int | None
     pull_max_minutes: float | None
+    lake_mirror: str | None  # e.g. s3://bucket/lake?endpoint_override=minio:9000&scheme=http
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -50,4 +51,5 @@ class Settings:
             sequences_scheme=_path("XAPI_SEQUENCES_SCHEME", CONFIG / "sequences" / "scheme.yaml"),
             pull_max_pages=int(max_pages) if max_pages is not None else None,
             pull_max_minutes=_optional_number("XAPI_PULL_MAX_MINUTES"),
+            lake_mirror=os.environ.get("XAPI_LAKE_MIRROR") or None,
         )

@@ -53,6 +53,8 @@ class LocalRalph:
     username: str = "lms"
     password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
     max_page: int = 1000
+    # the agent Ralph writes as every statement's authority: (account name, homePage), or an mbox by default
+    authority_account: tuple[str, str] | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -78,9 +80,10 @@ class LocalRalph:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         env = self._environment()
         (self.workdir / "auth.json").unlink(missing_ok=True)
+        agent = (["-A", *self.authority_account] if self.authority_account
+                 else ["-M", f"mailto:{self.username}@example.org"])
         made = subprocess.run(
-            [str(python.with_name("ralph")), "auth", "-u", self.username, "-p", self.password, "-s", "all",
-             "-M", f"mailto:{self.username}@example.org", "-w"],
+            [str(python.with_name("ralph")), "auth", "-u", self.username, "-p", self.password, "-s", "all", *agent, "-w"],
             env=env, capture_output=True, text=True,
         )
         if made.returncode:  # not CalledProcessError: its message would carry the password

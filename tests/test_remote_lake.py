@@ -1,0 +1,103 @@
+"""The lake round trip through a real S3-compatible server (moto in server mode on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pyarrow.fs as pafs
+import pytest
+
+from tests.test_pull_faults import lake_ids
+from xapi_ingest.ingest import Ingestor
+from xapi_ingest.lake import Lake
+from xapi_ingest.local_lrs import free_port
+from xapi_ingest.privacy import Pseudonymizer, publish
+from xapi_ingest.reader import RawRecord
+from xapi_ingest.remote_lake import filesystem, pull_down, push, remote_dataset
+from xapi_ingest.samples import realistic_statements
+from xapi_ingest.watermark import PullState, load_state, save_state
+
+
+@pytest.fixture(scope="module")
+def s3_uri(tmp_path_factory) -> str:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")  # moto accepts any credentials; pyarrow needs some
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        yield from _moto_lake(tmp_path_factory)
+
+
+def _moto_lake(tmp_path_factory):
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("moto server did not start")
+            time.sleep(0.2)
+    uri = f"s3://xapi-lake/lake?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
+    filesystem(uri + "&allow_bucket_creation=true")[0].create_dir("xapi-lake")
+    yield uri
+    server.terminate()
+    server.wait()
+    log.close()
+
+
+def build_lake(root: Path, count: int) -> Lake:
+    lake = Lake(root)
+    statements = list(realistic_statements(count))
+    records = [("gen", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(statements)]
+    Ingestor(lake, "moodle-a").ingest(records)
+    publish(lake, Pseudonymizer(b"remote-lake-test-key-000"))
+    save_state(lake, PullState(source="moodle-a"))
+    return lake
+
+
+def test_push_read_remotely_and_pull_down(tmp_path: Path, s3_uri: str) -> None:
+    lake = build_lake(tmp_path / "lake", 300)
+    first = push(lake, s3_uri)
+    assert first.copied > 0 and first.unchanged == 0
+    again = push(lake, s3_uri)
+    assert again.copied == 1 and again.unchanged == first.copied - 1  # only the small state file is re-sent
+
+    remote = remote_dataset(s3_uri, "analyst").to_table()
+    assert remote.num_rows == 300 and "raw_json" not in remote.column_names
+    con = duckdb.connect()
+    con.register("remote_statements", remote_dataset(s3_uri, "restricted"))
+    assert sorted(r[0] for r in con.execute("SELECT statement_id FROM remote_statements").fetchall()) == sorted(lake_ids(lake))
+
+    copy = Lake(tmp_path / "restored")
+    restored = pull_down(s3_uri, copy)
+    assert restored.copied == first.copied
+    assert sorted(lake_ids(copy)) == sorted(lake_ids(lake))
+    assert load_state(copy, "moodle-a") == load_state(lake, "moodle-a")
+
+
+def test_state_goes_up_after_data(tmp_path: Path, s3_uri: str) -> None:
+    lake = build_lake(tmp_path / "lake", 50)
+    uploaded: list[str] = []
+    original = pafs.copy_files
+
+    def recording(source, destination, **kwargs):
+        uploaded.append(destination)
+        return original(source, destination, **kwargs)
+
+    pafs.copy_files = recording
+    try:
+        push(lake, s3_uri.replace("/lake?", "/ordered?"))
+    finally:
+        pafs.copy_files = original
+    kinds = ["state" if "/_state/" in path else "data" for path in uploaded]
+    assert kinds.index("state") > max(i for i, kind in enumerate(kinds) if kind == "data")

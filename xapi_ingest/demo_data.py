@@ -1,0 +1,70 @@
+"""The demo cluster: what each platform's LRS receives, faults included.
+
+Three institutions and their teachers (``transforms.credit.synthetic``: MOOC courses, webinars,
+master classes attended and delivered, videos, digital resources, cross-platform duplicates,
+voids), Moodle forum discussions of collaborative scenarios coded by raters
+(``transforms.sequences.synthetic``), and the faults of real producers: statements our
+validator rejects but a lax LRS stores, a statement Open edX tolerably mislabels, and an LMS
+that re-sends a batch after a timeout. Statements are grouped by the platform LRS that would
+store them (the ``authority`` the generator assigned), so each LRS is a source of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms.credit.synthetic import MOODLE, Cluster, generate_cluster
+from transforms.sequences.synthetic import Teacher, collaborative_discussions
+
+DISCUSSIONS_LRS = "lrs-moodle-prod"  # Moodle forums post to the Moodle LRS
+TOLERATED_FOR = {"lrs-openedx": ["object-type.invalid"]}  # Open edX sends objectType "GroupActivity"
+
+
+@dataclass
+class DemoCluster:
+    cluster: Cluster
+    by_lrs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    resent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # an LMS retrying a batch
+    faulty: int = 0  # statements with a producer fault (quarantined, or tolerated where configured)
+
+    @property
+    def total(self) -> int:
+        return sum(map(len, self.by_lrs.values()))
+
+
+def _broken(statement: dict[str, Any], number: int) -> dict[str, Any]:
+    """A copy with one fault a real producer sends and a lax LRS stores (the LRS assigns its id)."""
+    broken = {key: copy.deepcopy(value) for key, value in statement.items() if key not in ("id", "authority")}
+    match number % 4:
+        case 0:
+            broken["result"] = {"score": {"scaled": 1.7}}  # a percentage sent as a scaled score
+        case 1:
+            broken["actor"] = {"objectType": "Agent", "mbox": "teacher@school.example.kz"}  # mbox without mailto:
+        case 2:
+            broken["verb"] = {"id": "completed", "display": {"en-US": "completed"}}  # a verb that is not an IRI
+        case _:
+            broken["object"] = {**broken["object"], "objectType": "GroupActivity"}  # tolerated for Open edX only
+    return broken
+
+
+def build(teachers: int = 150, discussions: int = 40, seed: int = 7) -> DemoCluster:
+    cluster = generate_cluster(teachers=teachers, seed=seed)
+    demo = DemoCluster(cluster)
+    by_lrs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for statement in cluster.statements:
+        by_lrs[statement["authority"]["account"]["name"]].append(statement)
+    forum_members = [Teacher(MOODLE, str(1000 + t)) for t in range(teachers)]  # the roster's Moodle accounts
+    by_lrs[DISCUSSIONS_LRS].extend(collaborative_discussions(discussions, forum_members, platform_home=MOODLE, seed=seed))
+    for lrs, statements in by_lrs.items():
+        faults = [_broken(statements[i * 37 % len(statements)], i) for i in range(max(2, len(statements) // 200))]
+        if lrs not in TOLERATED_FOR:
+            faults = [f for f in faults if f["object"].get("objectType") != "GroupActivity"]
+        statements.extend(faults)
+        demo.faulty += len(faults)
+        demo.resent[lrs] = statements[:25]
+    demo.by_lrs = dict(by_lrs)
+    return demo
+
