@@ -19,6 +19,8 @@ from xapi_ingest.samples import realistic_statements
 from xapi_ingest.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
 from xapi_ingest.validator import Issue, StatementValidator
 
+from transforms.sequences import cli as sequences_cli
+
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 _VERSIONS = ("auto", "1.0.3", "2.0.0")
 
@@ -92,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Write realistic Moodle- and Open edX-like statements.")
     sample.add_argument("--out", required=True, type=Path)
     sample.add_argument("--count", type=int, default=1000)
+    sequences_cli.add_parsers(commands)
     return parser
 
 
@@ -231,6 +234,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
     "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample,
+    "lsa": sequences_cli.cmd_lsa, "sequences": sequences_cli.cmd_sequences,
 }
 
 
