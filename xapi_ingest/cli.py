@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from transforms.sequences import cli as sequences_cli
 from xapi_ingest.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import KEY_ENV, MissingKeyError, Pseudonymizer, load_key, publish
@@ -18,8 +19,6 @@ from xapi_ingest.rules import RULES
 from xapi_ingest.samples import realistic_statements
 from xapi_ingest.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
 from xapi_ingest.validator import Issue, StatementValidator
-
-from transforms.sequences import cli as sequences_cli
 
 EXIT_OK, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 _VERSIONS = ("auto", "1.0.3", "2.0.0")

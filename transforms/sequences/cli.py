@@ -28,7 +28,8 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                      help="impossible cells: 'diagonal' (codes cannot repeat) or a list like 'A>B,B>A'")
     lsa.add_argument("--allison-liker", action="store_true",
                      help="OPT-IN: Allison–Liker z with simple code probabilities instead of the GSEQ table-margin form")
-    lsa.add_argument("--threshold", type=float, default=1.96, help="z above which a sequence is significant (default: %(default)s)")
+    lsa.add_argument("--threshold", type=float, default=1.96,
+                     help="z above which a sequence is significant (default: %(default)s)")
     lsa.add_argument("--homogeneity", action="store_true", help="also test whether the groups share one transition structure")
     lsa.add_argument("--format", choices=("text", "json"), default="text")
 

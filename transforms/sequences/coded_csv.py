@@ -43,7 +43,8 @@ def coded_events_from_frame(frame: pd.DataFrame, codes: tuple[str, ...] | None =
     if missing:
         raise SequenceError(f"{origin}: missing column(s) {', '.join(missing)}; expected {','.join(REQUIRED_COLUMNS)}")
     code_text = frame["code"].astype(str).str.strip()
-    _reject_rows(origin, code_text.eq("") | frame["code"].isna(), "has no code (an uncoded event would make its neighbours adjacent)")
+    _reject_rows(origin, code_text.eq("") | frame["code"].isna(),
+                 "has no code (an uncoded event would make its neighbours adjacent)")
     _reject_rows(origin, frame["group_id"].isna() | frame["group_id"].astype(str).str.strip().eq(""), "has no group_id")
     position = pd.to_numeric(frame["seq_index"], errors="coerce")
     _reject_rows(origin, position.isna() | (position != position.round()), "has a seq_index that is not an integer")
