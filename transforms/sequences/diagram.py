@@ -12,10 +12,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Arc, Circle, FancyArrowPatch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import Arc, Circle, FancyArrowPatch
 
-from transforms.sequences.lsa import LsaResult  # noqa: E402
+from transforms.sequences.lsa import LsaResult
 
 NODE_RADIUS = 0.13
 CURVE = 0.18

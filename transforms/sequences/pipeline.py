@@ -240,7 +240,8 @@ def _analyse_dimension(con: duckdb.DuckDBPyConnection, scheme: Scheme, dimension
         GROUP BY unit_id, ca.i, cb.i""")
     possible = con.execute(f"SELECT coalesce(sum(greatest(n - {lag}, 0)), 0) FROM "
                            "(SELECT count(*) AS n FROM events GROUP BY unit_id)").fetchone()[0]
-    code_counts = _vector(con.execute("SELECT ci.i, count(*) FROM events e JOIN code_index ci USING (code) GROUP BY 1").fetchall(), k)
+    code_counts = _vector(
+        con.execute("SELECT ci.i, count(*) FROM events JOIN code_index ci USING (code) GROUP BY 1").fetchall(), k)
     zeros = structural_zero_mask(codes, dimension.structural_zero_spec)
     result = analyse(_table(con, "SELECT a, b, sum(x) FROM unit_cells GROUP BY a, b", k), codes, lag, zeros)
     files = _write_result(result, scheme.threshold, folder, f"{dimension.label}: all units", code_counts)
