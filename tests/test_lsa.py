@@ -143,14 +143,16 @@ def test_observed_count_in_a_structural_zero_is_an_error():
 
 
 def test_unknown_codes_fail_with_a_clear_message():
-    with pytest.raises(SequenceError, match=r"1 code\(s\) not in the coding scheme \(A, B\): 'C'"):
+    with pytest.raises(SequenceError, match=r"8 row\(s\) have a code not in the coding scheme \(A, B\): 'C'; line\(s\) 4, 6"):
         _result(_frame(EXAMPLE), codes=("A", "B"))
 
 
 def test_repeated_position_in_a_unit_is_an_error():
-    frame = pd.DataFrame({"group_id": ["g", "g", "h"], "seq_index": [1, 1, 1], "code": ["A", "B", "A"]})
-    with pytest.raises(SequenceError, match="share a position"):
+    frame = pd.DataFrame({"group_id": ["g", "h", "g"], "seq_index": [1, 1, 1], "code": ["A", "B", "A"]})
+    with pytest.raises(SequenceError, match=r"1 row\(s\) repeat a seq_index .*: line\(s\) 4$"):
         _result(frame)
+    with pytest.raises(SequenceError, match="share a position"):  # the library entry point checks too
+        lag_pairs(np.array([5, 5, 7]), np.array([2, 2, 1]), np.array([0, 1, 0]), 2)
 
 
 def test_homogeneity_matches_a_direct_computation():

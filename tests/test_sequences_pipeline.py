@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import uuid
 from pathlib import Path
@@ -96,7 +97,7 @@ def _oracle_table(statements: list[dict], codes: list[str], code_of) -> np.ndarr
         threads.setdefault(s["context"]["registration"], []).append(s)
     for messages in threads.values():
         messages.sort(key=lambda s: (s["timestamp"], s["id"]))
-        for before, after in zip(messages, messages[1:], strict=False):
+        for before, after in itertools.pairwise(messages):
             a, b = code_of(before), code_of(after)
             if a in codes and b in codes:
                 table[codes.index(a), codes.index(b)] += 1
@@ -104,7 +105,7 @@ def _oracle_table(statements: list[dict], codes: list[str], code_of) -> np.ndarr
 
 
 def test_pooled_tables_match_a_thread_by_thread_oracle(run):
-    summary, out, statements, special = run
+    _summary, out, statements, special = run
     kept = [*statements, special["unknown"]]
     kc = json.loads((out / "knowledge-construction" / "lsa.json").read_text())
     expected = _oracle_table(kept, kc["codes"], lambda s: s.get("result", {}).get("extensions", {}).get(KC_EXTENSION))
@@ -116,7 +117,7 @@ def test_pooled_tables_match_a_thread_by_thread_oracle(run):
 
 
 def test_markov_structure_is_found(run):
-    summary, out, _, _ = run
+    _summary, out, _, _ = run
     significant = {(s["from"], s["to"]) for s in json.loads((out / "interaction" / "lsa.json").read_text())["significant"]}
     assert ("ASK", "RESPOND") in significant  # the generator's strongest transition (p = .75)
     comparison = (out / "knowledge-construction" / "groups" / "comparison.csv").read_text().splitlines()
@@ -157,7 +158,7 @@ def test_uncoded_error_policy_and_empty_analyst_zone(run, tmp_path):
     lake = Lake(tmp_path / "restricted-only")
     records = [("t", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(collaborative_discussions(2))]
     Ingestor(lake, "moodle-a").ingest(records)
-    with pytest.raises(ValueError, match="analyst zone .* is empty"):
+    with pytest.raises(ValueError, match=r"analyst zone .* is empty"):
         run_sequences(lake.root, SCHEME, tmp_path / "none")
     assert run_sequences(lake.root, SCHEME, tmp_path / "restricted", zone="restricted").in_scope > 0
 

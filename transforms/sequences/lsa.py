@@ -47,50 +47,63 @@ class LagPairs:
         return np.bincount(cells, minlength=n_codes * n_codes).reshape(n_codes, n_codes)
 
 
-def encode_codes(values: np.ndarray, codes: tuple[str, ...]) -> np.ndarray:
-    """Code strings → indices in scheme order; an unknown or missing code is an error.
+def _position_key(unit: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.int64] | None:
+    """One int64 key per event, (unit · span + order), and the unit of each key value.
 
-    Dropping such events instead would silently make their neighbours adjacent.
+    One key sorts about three times faster than ``lexsort`` on two. ``None`` when the product
+    would overflow; the caller then falls back to ``lexsort``.
     """
-    lookup = {code: index for index, code in enumerate(codes)}
-    uniques, inverse = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
-    unknown = [u for u in uniques.tolist() if u not in lookup]
-    if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:10])
-        raise SequenceError(
-            f"{len(unknown)} code(s) not in the coding scheme ({', '.join(codes)}): {shown}"
-            + (" …" if len(unknown) > 10 else "")
-        )
-    return np.array([lookup[u] for u in uniques.tolist()], dtype=np.int64)[inverse]
+    low, span, first = int(order.min()), int(order.max()) - int(order.min()) + 1, int(unit.min())
+    if (int(unit.max()) - first + 1) * span >= 2**62:
+        return None
+    return (unit - first) * span + (order - low), np.int64(span)
 
 
 def lag_pairs(unit: np.ndarray, order: np.ndarray, code: np.ndarray, n_codes: int, lag: int = 1) -> LagPairs:
     """Pairs (code_t, code_t+lag) inside each unit, from events given in any row order.
 
-    ``unit`` and ``order`` are numeric arrays (factorize strings first); ``code`` holds indices 0..K-1. After a
-    stable sort by (unit, order), position t and t+lag belong to one unit exactly when their
-    unit ids are equal (units are contiguous), so one vectorized comparison drops every pair
-    that would cross a boundary.
+    ``unit`` and ``order`` are integer arrays (factorize strings first); ``code`` holds indices
+    0..K-1. Once sorted by (unit, order), position t and t+lag belong to one unit exactly when
+    their unit ids are equal (units are contiguous), so one vectorized comparison drops every
+    pair that would cross a boundary. Events that arrive sorted (as the lake path delivers
+    them) skip the sort.
     """
     if lag < 1:
         raise SequenceError(f"lag must be at least 1, got {lag}")
-    sort = np.lexsort((order, unit))
-    unit_sorted, order_sorted, code_sorted = unit[sort], order[sort], np.asarray(code, dtype=np.int64)[sort]
-    repeated = (unit_sorted[1:] == unit_sorted[:-1]) & (order_sorted[1:] == order_sorted[:-1])
+    unit, order, code = (np.asarray(a, dtype=np.int64) for a in (unit, order, code))
+    if unit.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return LagPairs(empty, empty, empty, np.zeros(n_codes, dtype=np.int64))
+    keyed = _position_key(unit, order)
+    if keyed is None:
+        sort = np.lexsort((order, unit))
+        unit, order, code = unit[sort], order[sort], code[sort]
+        repeated = (unit[1:] == unit[:-1]) & (order[1:] == order[:-1])
+    else:
+        key, span = keyed
+        if not bool(np.all(key[1:] >= key[:-1])):
+            sort = np.argsort(key, kind="stable")
+            key, code = key[sort], code[sort]
+        unit, order = key // span, key % span
+        repeated = key[1:] == key[:-1]
     if repeated.any():
         where = int(np.flatnonzero(repeated)[0])
         raise SequenceError(
-            f"{int(repeated.sum())} event(s) share a position within their unit, e.g. unit "
-            f"{unit_sorted[where]!r} position {order_sorted[where]!r}: the order inside a unit must be unique"
+            f"{int(repeated.sum())} event(s) share a position within their unit (e.g. the unit with the "
+            f"{_ordinal(int(np.count_nonzero(unit[1:where + 1] != unit[:where])) + 1)} smallest id): "
+            "the order inside a unit must be unique"
         )
-    unit_index = np.concatenate(([0], np.cumsum(unit_sorted[1:] != unit_sorted[:-1]))).astype(np.int64)
-    same_unit = unit_index[lag:] == unit_index[:-lag]
+    same_unit = unit[lag:] == unit[:-lag]
     return LagPairs(
-        unit=unit_index[:-lag][same_unit].astype(np.int64),
-        antecedent=code_sorted[:-lag][same_unit],
-        consequent=code_sorted[lag:][same_unit],
-        event_counts=np.bincount(code_sorted, minlength=n_codes),
+        unit=unit[:-lag][same_unit],
+        antecedent=code[:-lag][same_unit],
+        consequent=code[lag:][same_unit],
+        event_counts=np.bincount(code, minlength=n_codes),
     )
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 @dataclass(frozen=True)
