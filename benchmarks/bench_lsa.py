@@ -173,7 +173,7 @@ def lake(sizes: list[int]) -> None:
             child = subprocess.run(
                 [sys.executable, "-c", _CHILD, str(Path(scratch) / "lake"), str(scheme), str(Path(scratch) / "out")],
                 check=True, capture_output=True, text=True)
-            seconds, peak, rows = child.stdout.split()
+            seconds, peak, rows = child.stdout.split()[-3:]
             print(f"{int(rows):>12,} {generated:>10.1f} {float(seconds):>11.1f} {float(peak):>13.0f}", flush=True)
 
 

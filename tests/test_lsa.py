@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from transforms.sequences.coded_csv import coded_events_from_frame
-from transforms.sequences.homogeneity import homogeneity_of_pairs
+from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.lsa import SequenceError, analyse, lag_pairs, structural_zero_mask
 from xapi_ingest.cli import main
 
@@ -159,16 +159,25 @@ def test_homogeneity_matches_a_direct_computation():
     frame = _frame({**EXAMPLE, "G3": "AABBCCABCA"})
     events = coded_events_from_frame(frame, CODES)
     pairs = events.pairs()
-    chi = homogeneity_of_pairs(pairs.unit, pairs.antecedent, pairs.consequent, 3)
     pooled = pairs.pooled_table(3).astype(float)
+    whole = Homogeneity(3)
+    whole.add_pairs(pairs.unit, pairs.antecedent, pairs.consequent)
+    in_parts, by_table = Homogeneity(3), Homogeneity(3)  # units streamed in two batches / as tables
+    for batch in (pairs.unit < 1, pairs.unit >= 1):
+        in_parts.add_pairs(pairs.unit[batch], pairs.antecedent[batch], pairs.consequent[batch])
+    for unit in np.unique(pairs.unit):
+        mine = pairs.unit == unit
+        by_table.add_table(np.histogram2d(pairs.antecedent[mine], pairs.consequent[mine], bins=3, range=[[0, 3], [0, 3]])[0])
     expected_value = 0.0
     for unit in np.unique(pairs.unit):
         mine = np.zeros((3, 3))
         np.add.at(mine, (pairs.antecedent[pairs.unit == unit], pairs.consequent[pairs.unit == unit]), 1)
         for i, j in zip(*np.nonzero(mine), strict=True):
             expected_value += 2 * mine[i, j] * math.log((mine[i, j] / mine[i].sum()) / (pooled[i, j] / pooled[i].sum()))
-    assert chi.value == pytest.approx(expected_value, rel=1e-12)
-    assert chi.df == 3 * 2 * 2
+    for accumulator in (whole, in_parts, by_table):
+        chi = accumulator.test(pooled)
+        assert chi.value == pytest.approx(expected_value, rel=1e-10)
+        assert chi.df == 3 * 2 * 2
 
 
 def test_cli_json_shape(tmp_path, capsys):

@@ -77,12 +77,14 @@ def test_counts_and_exclusions(run):
     events = pq.read_table(out / "coded_events.parquet").to_pandas()
     assert special["voided"]["id"] not in set(events["statement_id"])
     assert special["no_unit"]["id"] not in set(events["statement_id"])
-    kc = events[events["dimension"] == "knowledge-construction"]
-    unknown = kc[kc["statement_id"] == special["unknown"]["id"]].iloc[0]
-    assert unknown.isna()["code"] and unknown["raw_value"] == "C9"
-    assert unknown["uncoded_reason"] == "value is not a code of the scheme"
+    unknown = events[events["statement_id"] == special["unknown"]["id"]].iloc[0]
+    assert unknown.isna()["code_knowledge_construction"] and unknown["raw_knowledge_construction"] == "C9"
+    assert unknown["code_interaction"] in {"ASK", "RESPOND", "COMMENT", "SHARE"}  # coded in the other dimension
     uncoded_ids = {s["id"] for s in statements if "result" not in s} | {special["unknown"]["id"]}
-    assert set(kc.loc[kc["code"].isna(), "statement_id"]) == uncoded_ids  # reported, never dropped
+    uncoded_rows = events["code_knowledge_construction"].isna()
+    assert set(events.loc[uncoded_rows, "statement_id"]) == uncoded_ids  # reported, never dropped
+    examples = (out / "knowledge-construction" / "uncoded_examples.csv").read_text()
+    assert f"{special['unknown']['id']},{unknown['unit_id']},{unknown['seq_index']},value is not a code of the scheme,C9" in examples
     (dimension,) = [d for d in summary.dimensions if d.id == "knowledge-construction"]
     assert dimension.uncoded == len(uncoded_ids)
     reasons = (out / "knowledge-construction" / "uncoded.csv").read_text()
@@ -136,8 +138,9 @@ def test_outputs_are_pseudonymized_and_complete(run):
     report = (out / "report.html").read_text()
     assert "<svg" in report and "not Hou&#x27;s published procedure" in report
     sequences = pq.read_table(out / "sequences.parquet").to_pandas()
-    assert set(sequences["dimension"]) == {"knowledge-construction", "interaction"}
-    assert (sequences["n_events"] == sequences["codes"].map(len)).all()
+    assert (sequences["n_events"] == sequences["codes_knowledge_construction"].map(len)).all()
+    assert (sequences["n_events"] == sequences["codes_interaction"].map(len)).all()
+    assert sequences["n_events"].sum() == len(pq.read_table(out / "coded_events.parquet"))
 
 
 def test_rerun_gives_identical_results_and_images(run, tmp_path):
@@ -147,6 +150,17 @@ def test_rerun_gives_identical_results_and_images(run, tmp_path):
                  "interaction/clusters/profiles.csv"):
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
     assert [d.significant for d in again.dimensions] == [d.significant for d in summary.dimensions]
+
+
+def test_tiny_batches_split_units_and_change_nothing(run, tmp_path, monkeypatch):
+    """Units cut across many batches are carried over whole: the tally must not depend on batch size."""
+    _, out, _, _ = run
+    monkeypatch.setattr("transforms.sequences.tally.BATCH_ROWS", 7)
+    run_sequences(out.parent / "lake", SCHEME, tmp_path / "small")
+    for name in ("knowledge-construction/lsa.json", "interaction/lsa.json", "knowledge-construction/groups/comparison.csv",
+                 "knowledge-construction/clusters/cluster-1/lsa.json", "knowledge-construction/uncoded.csv"):
+        assert (out / name).read_text() == (tmp_path / "small" / name).read_text(), name
+    assert pq.read_table(out / "sequences.parquet").equals(pq.read_table(tmp_path / "small" / "sequences.parquet"))
 
 
 def test_uncoded_error_policy_and_empty_analyst_zone(run, tmp_path):

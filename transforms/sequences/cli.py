@@ -62,7 +62,7 @@ def _structural_zeros(text: str | None) -> str | list[tuple[str, str]] | None:
 
 def cmd_lsa(args: argparse.Namespace) -> int:
     from transforms.sequences.coded_csv import read_coded_csv
-    from transforms.sequences.homogeneity import homogeneity_of_pairs
+    from transforms.sequences.homogeneity import Homogeneity
     from transforms.sequences.lsa import SequenceError, analyse, structural_zero_mask
 
     try:
@@ -75,8 +75,11 @@ def cmd_lsa(args: argparse.Namespace) -> int:
     except (SequenceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    homogeneity = homogeneity_of_pairs(pairs.unit, pairs.antecedent, pairs.consequent, len(events.codes)) \
-        if args.homogeneity else None
+    homogeneity = None
+    if args.homogeneity:
+        accumulator = Homogeneity(len(events.codes))
+        accumulator.add_pairs(pairs.unit, pairs.antecedent, pairs.consequent)
+        homogeneity = accumulator.test(result.freq)
     if args.format == "json":
         document = result.as_dict(args.threshold)
         if homogeneity is not None:

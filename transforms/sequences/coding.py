@@ -10,8 +10,6 @@ from __future__ import annotations
 from transforms.sequences.scheme import Dimension, FieldRef, Rule, Scheme, Scope
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
-UNCODED_NO_RULE = "no rule matched"
-UNCODED_NOT_A_CODE = "value is not a code of the scheme"
 
 
 def literal(text: str) -> str:
@@ -75,19 +73,28 @@ def raw_code_sql(dimension: Dimension) -> str:
     return f"CASE {branches} END"
 
 
-def behaviours_sql(scheme: Scheme) -> str:
+def code_column(dimension: Dimension) -> str:
+    """Column of the coded-events table holding this dimension's code (NULL when uncoded)."""
+    return "code_" + dimension.id.replace("-", "_")
+
+
+def raw_column(dimension: Dimension) -> str:
+    """Column with what the rules produced before checking it is a code (to explain uncoded events)."""
+    return "raw_" + dimension.id.replace("-", "_")
+
+
+def _behaviours_sql(scheme: Scheme) -> str:
     """In-scope, non-voided statements with unit, group, learner and one raw code per dimension.
 
     Voided statements are dropped together with the voiding statements themselves (the
     voiding statement is bookkeeping, not behaviour).
     """
     group = field_sql(scheme.compare) if scheme.compare else "NULL"
-    raw_codes = ", ".join(f"{raw_code_sql(d)} AS raw_{i}" for i, d in enumerate(scheme.dimensions))
+    raw_codes = ", ".join(f"{raw_code_sql(d)} AS {raw_column(d)}" for d in scheme.dimensions)
     return f"""
-        SELECT statement_id, timestamp, actor_ifi AS learner,
+        SELECT statement_id, timestamp, actor_ifi AS learner, verb_id, object_definition_type,
                CAST({field_sql(scheme.units)} AS VARCHAR) AS unit_id,
-               CAST({group} AS VARCHAR) AS group_id,
-               verb_id, object_definition_type, {raw_codes}
+               CAST({group} AS VARCHAR) AS group_id, {raw_codes}
         FROM statements
         WHERE voided_statement_id IS NULL
           AND statement_id NOT IN (SELECT voided_statement_id FROM statements WHERE voided_statement_id IS NOT NULL)
@@ -95,27 +102,44 @@ def behaviours_sql(scheme: Scheme) -> str:
     """
 
 
-def coded_events_sql(scheme: Scheme, behaviours: str) -> str:
-    """One row per (dimension, statement with a unit), numbered within its unit.
-
-    Order is timestamp with the statement id as a stable tie-break. Uncoded statements keep
-    their position with a NULL code and the reason, so no pair bridges them and none is hidden.
-    A unit belongs to the comparison group of its first statement.
+def scope_counts_sql(scheme: Scheme) -> str:
+    """(statements, voided or voiding, in scope, in scope without a unit) in one pass."""
+    return f"""
+        WITH voided AS (SELECT DISTINCT voided_statement_id AS id FROM statements WHERE voided_statement_id IS NOT NULL)
+        SELECT count(*),
+               count(*) FILTER (WHERE voided_statement_id IS NOT NULL OR statement_id IN (SELECT id FROM voided)),
+               count(*) FILTER (WHERE voided_statement_id IS NULL AND statement_id NOT IN (SELECT id FROM voided)
+                                AND {scope_sql(scheme.scope)}),
+               count(*) FILTER (WHERE voided_statement_id IS NULL AND statement_id NOT IN (SELECT id FROM voided)
+                                AND {scope_sql(scheme.scope)} AND {field_sql(scheme.units)} IS NULL)
+        FROM statements
     """
-    parts = []
-    for i, dimension in enumerate(scheme.dimensions):
-        codes = ", ".join(literal(c) for c in dimension.code_names)
-        parts.append(f"""
-            SELECT {literal(dimension.id)} AS dimension, unit_id,
-                   first_value(group_id) OVER unit_order AS group_id,
-                   learner, statement_id, timestamp,
-                   row_number() OVER unit_order AS seq_index,
-                   CASE WHEN raw_{i} IN ({codes}) THEN raw_{i} END AS code,
-                   CASE WHEN raw_{i} IS NULL THEN {literal(UNCODED_NO_RULE)}
-                        WHEN raw_{i} NOT IN ({codes}) THEN {literal(UNCODED_NOT_A_CODE)} END AS uncoded_reason,
-                   raw_{i} AS raw_value, verb_id, object_definition_type
-            FROM {behaviours}
-            WHERE unit_id IS NOT NULL
-            WINDOW unit_order AS (PARTITION BY unit_id ORDER BY timestamp NULLS LAST, statement_id
-                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)""")
-    return " UNION ALL ".join(parts)
+
+
+def without_unit_sql(scheme: Scheme, limit: int) -> str:
+    return (f"SELECT statement_id, timestamp, verb_id, object_definition_type FROM ({_behaviours_sql(scheme)}) "
+            f"WHERE unit_id IS NULL ORDER BY statement_id LIMIT {int(limit)}")
+
+
+def coded_events_sql(scheme: Scheme) -> str:
+    """One row per behaviour with a unit, numbered within its unit, in (unit, position) order.
+
+    Order inside a unit is timestamp with the statement id as a stable tie-break. Each
+    dimension gets a code column (NULL when uncoded: the event keeps its position, so no pair
+    bridges it and nothing is hidden) and the raw value that explains why. A unit belongs to
+    the comparison group of its first statement. The output is sorted so that the tally can
+    stream it unit by unit.
+    """
+    columns = []
+    for d in scheme.dimensions:
+        codes = ", ".join(literal(c) for c in d.code_names)
+        columns.append(f"CASE WHEN {raw_column(d)} IN ({codes}) THEN {raw_column(d)} END AS {code_column(d)}, {raw_column(d)}")
+    return f"""
+        SELECT unit_id, row_number() OVER unit_order AS seq_index, first_value(group_id) OVER unit_order AS group_id,
+               learner, statement_id, timestamp, verb_id, object_definition_type, {", ".join(columns)}
+        FROM ({_behaviours_sql(scheme)})
+        WHERE unit_id IS NOT NULL
+        WINDOW unit_order AS (PARTITION BY unit_id ORDER BY timestamp NULLS LAST, statement_id
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+        ORDER BY unit_id, seq_index
+    """

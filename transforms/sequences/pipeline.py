@@ -20,13 +20,14 @@ import pandas as pd
 import pyarrow as pa
 
 from transforms.sequences import clusters as clustering
-from transforms.sequences.coding import behaviours_sql, coded_events_sql, literal
+from transforms.sequences.coding import code_column, coded_events_sql, literal, scope_counts_sql, without_unit_sql
 from transforms.sequences.diagram import draw_transition_diagram
-from transforms.sequences.homogeneity import homogeneity_test
+from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.lsa import RESIDUAL_FORM_LABELS, ChiSquare, LsaResult, analyse, structural_zero_mask
 from transforms.sequences.report import write_report
 from transforms.sequences.scheme import Dimension, Scheme, load_scheme
 from transforms.sequences.tables import MATRICES, edge_frame, matrix_frame
+from transforms.sequences.tally import DimensionTally, LearnerClusters, tally_coded_events
 from xapi_ingest.lake import Lake
 from xapi_ingest.query import Zone, connect
 
@@ -123,11 +124,8 @@ def _connect(lake_root: Path, zone: Zone, work: Path, memory_limit: str) -> duck
     con.execute(f"SET memory_limit = {literal(memory_limit)}")
     con.execute(f"SET temp_directory = {literal(str(work / 'spill'))}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     return con
-
-
-def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
-    con.execute(f"COPY ({query}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION zstd)")
 
 
 def _slug(text: str, taken: set[str]) -> str:
@@ -150,6 +148,8 @@ def run_sequences(
 
     Raises ``SchemeError`` for a bad scheme file and ``ValueError`` for data the scheme forbids
     (uncoded statements under ``uncoded: error``, transitions in declared structural zeros).
+    Passes over the data: one DuckDB scan for the counts, one sorted COPY of the coded events,
+    one aggregate for the learner profiles, and one streaming tally.
     """
     started = time.perf_counter()
     scheme = load_scheme(Path(scheme_path))
@@ -158,18 +158,27 @@ def run_sequences(
     work = out / ".work"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
+    coded = out / "coded_events.parquet"
     try:
         with _connect(Path(lake_root), zone, work, memory_limit) as con:
-            behaviours = work / "behaviours.parquet"
-            _copy(con, behaviours_sql(scheme), behaviours)
-            counts = _scope_counts(con, f"read_parquet({literal(str(behaviours))})")
-            _copy(con, coded_events_sql(scheme, f"read_parquet({literal(str(behaviours))})"), out / "coded_events.parquet")
-            con.execute(f"CREATE VIEW coded AS SELECT * FROM read_parquet({literal(str(out / 'coded_events.parquet'))})")
-            _copy(con, _SEQUENCES_SQL, out / "sequences.parquet")
-            _write_without_unit(con, f"read_parquet({literal(str(behaviours))})", out, scheme.examples)
-            results = [_analyse_dimension(con, scheme, dimension, out) for dimension in scheme.dimensions]
+            statements, voided, in_scope, without_unit = con.execute(scope_counts_sql(scheme)).fetchone()
+            con.execute(without_unit_sql(scheme, scheme.examples)).df().to_csv(out / "without_unit_examples.csv", index=False)
+            con.execute(f"COPY ({coded_events_sql(scheme)}) TO {literal(str(coded))} (FORMAT parquet, COMPRESSION zstd)")
+            profiles = {d.id: _learner_profiles(con, coded, d) for d in scheme.dimensions}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    counts = {"statements": statements, "voided": voided, "out_of_scope": statements - voided - in_scope,
+              "in_scope": in_scope, "without_unit": without_unit}
+    clusterings = {d.id: _cluster(scheme, profiles[d.id]) for d in scheme.dimensions}
+    learner_clusters = {
+        dimension_id: LearnerClusters(pa.array(c.eligible.index.astype(str).to_list(), pa.string()),
+                                      c.outcome.labels, c.outcome.k)
+        for dimension_id, c in clusterings.items()
+        if c.outcome is not None and scheme.clusters.per_cluster_lsa
+    }
+    tally = tally_coded_events(coded, scheme, learner_clusters, out / "sequences.parquet")
+    results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], tally.units, tally.single_event_units, out)
+               for d in scheme.dimensions]
     report = write_report(out / "report.html", scheme, counts, results, zone)
     summary = SequencesSummary(
         out_dir=str(out), zone=zone, **counts,
@@ -181,94 +190,61 @@ def run_sequences(
     return summary
 
 
-_SEQUENCES_SQL = """
-    SELECT dimension, unit_id, any_value(group_id) AS group_id, count(*) AS n_events, count(code) AS n_coded,
-           list(code ORDER BY seq_index) AS codes, min(timestamp) AS started, max(timestamp) AS ended
-    FROM coded GROUP BY dimension, unit_id ORDER BY dimension, unit_id
-"""
+def _learner_profiles(con: duckdb.DuckDBPyConnection, coded: Path, dimension: Dimension) -> pd.DataFrame:
+    """Coded events per learner and code (learners × K), aggregated by DuckDB."""
+    column = code_column(dimension)
+    counts = con.execute(f"""
+        SELECT learner, {column} AS code, count(*) AS n FROM read_parquet({literal(str(coded))})
+        WHERE learner IS NOT NULL AND {column} IS NOT NULL GROUP BY ALL""").df()
+    matrix = counts.pivot_table(index="learner", columns="code", values="n", fill_value=0, aggfunc="sum")
+    return matrix.reindex(columns=list(dimension.code_names), fill_value=0).sort_index()
 
 
-def _scope_counts(con: duckdb.DuckDBPyConnection, behaviours: str) -> dict[str, int]:
-    statements, voided = con.execute("""
-        SELECT count(*),
-               count(*) FILTER (WHERE voided_statement_id IS NOT NULL
-                   OR statement_id IN (SELECT voided_statement_id FROM statements WHERE voided_statement_id IS NOT NULL))
-        FROM statements""").fetchone()
-    in_scope, without_unit = con.execute(f"SELECT count(*), count(*) FILTER (WHERE unit_id IS NULL) FROM {behaviours}").fetchone()
-    return {"statements": statements, "voided": voided, "out_of_scope": statements - voided - in_scope,
-            "in_scope": in_scope, "without_unit": without_unit}
+@dataclass(frozen=True)
+class _Clustered:
+    outcome: clustering.Clustering | None
+    eligible: pd.DataFrame  # profile rows of the learners with enough coded events
+    too_few_events: int
 
 
-def _write_without_unit(con: duckdb.DuckDBPyConnection, behaviours: str, out: Path, examples: int) -> None:
-    frame = con.execute(f"SELECT statement_id, timestamp, verb_id, object_definition_type FROM {behaviours} "
-                        f"WHERE unit_id IS NULL ORDER BY statement_id LIMIT {examples}").df()
-    frame.to_csv(out / "without_unit_examples.csv", index=False)
+def _cluster(scheme: Scheme, matrix: pd.DataFrame) -> _Clustered:
+    options = scheme.clusters
+    eligible = matrix[matrix.sum(axis=1) >= options.min_events]
+    outcome = None
+    if options.enabled and not eligible.empty:
+        outcome = clustering.cluster_learners(eligible.to_numpy(), options.k, options.k_max, options.ward_sample, options.seed)
+    return _Clustered(outcome, eligible, len(matrix) - len(eligible))
 
 
-def _analyse_dimension(con: duckdb.DuckDBPyConnection, scheme: Scheme, dimension: Dimension, out: Path) -> DimensionResult:
+def _dimension_result(
+    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, units: int, single_event_units: int, out: Path,
+) -> DimensionResult:
+    dimension = tally.dimension
     folder = out / dimension.id
     folder.mkdir(parents=True, exist_ok=True)
     codes = dimension.code_names
-    k = len(codes)
-    code_index = pa.table({"code": list(codes), "i": list(range(k))})
-    con.register("code_index", code_index)
-    dim = literal(dimension.id)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW events AS SELECT * FROM coded WHERE dimension = {dim}")
-
-    n_events, n_coded, n_units, n_single = con.execute(
-        "SELECT count(*), count(code), count(DISTINCT unit_id), "
-        "(SELECT count(*) FROM (SELECT unit_id FROM events GROUP BY unit_id HAVING count(*) = 1)) FROM events"
-    ).fetchone()
-    reasons = dict(con.execute("SELECT uncoded_reason, count(*) FROM events WHERE code IS NULL GROUP BY 1 ORDER BY 1").fetchall())
-    examples = con.execute(
-        f"SELECT statement_id, unit_id, seq_index, uncoded_reason, raw_value, verb_id, object_definition_type "
-        f"FROM events WHERE code IS NULL ORDER BY unit_id, seq_index LIMIT {scheme.examples}").df()
-    pd.DataFrame(sorted(reasons.items()), columns=["reason", "statements"]).to_csv(folder / "uncoded.csv", index=False)
+    reasons = dict(sorted(tally.uncoded.items()))
+    examples = pd.DataFrame(tally.examples, columns=[*_EXAMPLE_ORDER])
+    pd.DataFrame(list(reasons.items()), columns=["reason", "statements"]).to_csv(folder / "uncoded.csv", index=False)
     examples.to_csv(folder / "uncoded_examples.csv", index=False)
     if reasons and scheme.uncoded == "error":
         raise ValueError(f"dimension {dimension.id!r}: {sum(reasons.values())} statement(s) in scope match no code "
                          f"({reasons}); see {folder / 'uncoded_examples.csv'} (set 'uncoded: gap' to analyse around them)")
-
-    lag = scheme.lag
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE unit_cells AS
-        SELECT unit_id AS unit, any_value(group_id) AS group_id, ca.i AS a, cb.i AS b, count(*) AS x
-        FROM (SELECT unit_id, group_id, code AS source,
-                     lead(code, {lag}) OVER (PARTITION BY unit_id ORDER BY seq_index) AS target
-              FROM events) p
-        JOIN code_index ca ON ca.code = p.source JOIN code_index cb ON cb.code = p.target
-        GROUP BY unit_id, ca.i, cb.i""")
-    possible = con.execute(f"SELECT coalesce(sum(greatest(n - {lag}, 0)), 0) FROM "
-                           "(SELECT count(*) AS n FROM events GROUP BY unit_id)").fetchone()[0]
-    code_counts = _vector(
-        con.execute("SELECT ci.i, count(*) FROM events JOIN code_index ci USING (code) GROUP BY 1").fetchall(), k)
     zeros = structural_zero_mask(codes, dimension.structural_zero_spec)
-    result = analyse(_table(con, "SELECT a, b, sum(x) FROM unit_cells GROUP BY a, b", k), codes, lag, zeros)
+    result = analyse(tally.pooled, codes, scheme.lag, zeros)
+    code_counts = tally.event_counts.tolist()
     files = _write_result(result, scheme.threshold, folder, f"{dimension.label}: all units", code_counts)
-    homogeneity_units = homogeneity_test(con, "unit_cells", k)
-
-    groups, homogeneity_groups = _compare_groups(con, scheme, codes, zeros, folder) if scheme.compare else ([], None)
-    clusters, note = _cluster(con, scheme, codes, zeros, folder)
+    groups, homogeneity_groups = _compare_groups(scheme, tally, zeros, folder) if scheme.compare else ([], None)
+    clusters, note = _cluster_outputs(scheme, tally, clustered, zeros, folder)
     return DimensionResult(
-        dimension=dimension, n_events=n_events, n_coded=n_coded, uncoded_reasons=reasons, uncoded_examples=examples,
-        n_units=n_units, n_single_event_units=n_single, pairs_lost_to_uncoded=int(possible) - result.n_transitions,
-        code_counts=code_counts, result=result, homogeneity_units=homogeneity_units, groups=groups,
+        dimension=dimension, n_events=tally.events, n_coded=tally.coded, uncoded_reasons=reasons, uncoded_examples=examples,
+        n_units=units, n_single_event_units=single_event_units, pairs_lost_to_uncoded=tally.pairs_lost_to_uncoded,
+        code_counts=code_counts, result=result, homogeneity_units=tally.homogeneity.test(tally.pooled), groups=groups,
         homogeneity_groups=homogeneity_groups, clusters=clusters, cluster_note=note, files=files,
     )
 
 
-def _vector(rows: list[tuple[int, int]], k: int) -> list[int]:
-    vector = [0] * k
-    for i, count in rows:
-        vector[i] = int(count)
-    return vector
-
-
-def _table(con: duckdb.DuckDBPyConnection, query: str, k: int) -> np.ndarray:
-    table = np.zeros((k, k), dtype=np.int64)
-    for a, b, x in con.execute(query).fetchall():
-        table[a, b] = x
-    return table
+_EXAMPLE_ORDER = ("statement_id", "unit_id", "seq_index", "reason", "raw_value", "verb_id", "object_definition_type")
 
 
 def _write_result(result: LsaResult, threshold: float, folder: Path, title: str, code_counts: list[int] | None) -> list[str]:
@@ -285,47 +261,35 @@ def _write_result(result: LsaResult, threshold: float, folder: Path, title: str,
 
 
 def _compare_groups(
-    con: duckdb.DuckDBPyConnection, scheme: Scheme, codes: tuple[str, ...], zeros: np.ndarray, folder: Path
+    scheme: Scheme, tally: DimensionTally, zeros: np.ndarray, folder: Path
 ) -> tuple[list[GroupResult], ChiSquare]:
-    k = len(codes)
-    names = [row[0] for row in con.execute(
-        "SELECT coalesce(group_id, '(none)') FROM unit_cells GROUP BY 1 ORDER BY 1").fetchall()]
+    codes = tally.dimension.code_names
     taken: set[str] = set()
     groups = []
-    for name in names:
-        condition = "group_id IS NULL" if name == "(none)" else f"group_id = {literal(name)}"
-        table = _table(con, f"SELECT a, b, sum(x) FROM unit_cells WHERE {condition} GROUP BY a, b", k)
-        n_units = con.execute(f"SELECT count(DISTINCT unit) FROM unit_cells WHERE {condition}").fetchone()[0]
+    across = Homogeneity(len(codes))
+    for name, table in sorted(tally.group_tables.items()):
         result = analyse(table, codes, scheme.lag, zeros)
+        across.add_table(table)
         files = _write_result(result, scheme.threshold, folder / "groups" / _slug(name, taken), f"group {name}", None)
-        groups.append(GroupResult(name, n_units, result, files))
-    con.execute("CREATE OR REPLACE TEMP VIEW group_cells AS SELECT coalesce(group_id, '(none)') AS unit, a, b, x FROM unit_cells")
+        groups.append(GroupResult(name, tally.group_units[name], result, files))
     if groups:
         side_by_side = pd.concat(
             [edge_frame(g.result, scheme.threshold).set_index(["from", "to"])["z"].rename(f"z {g.name}") for g in groups],
             axis=1)
         side_by_side.to_csv(folder / "groups" / "comparison.csv")
-    return groups, homogeneity_test(con, "group_cells", k)
+    return groups, across.test(tally.pooled)
 
 
-def _cluster(
-    con: duckdb.DuckDBPyConnection, scheme: Scheme, codes: tuple[str, ...], zeros: np.ndarray, folder: Path
+def _cluster_outputs(
+    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, zeros: np.ndarray, folder: Path,
 ) -> tuple[ClusterReport | None, str]:
+    outcome, eligible = clustered.outcome, clustered.eligible
     options = scheme.clusters
     if not options.enabled:
         return None, "clustering is disabled in the scheme"
-    k = len(codes)
-    counts = con.execute("""
-        SELECT learner, ci.i, count(*) AS n FROM events JOIN code_index ci USING (code)
-        WHERE learner IS NOT NULL GROUP BY learner, ci.i ORDER BY learner""").df()
-    if counts.empty:
-        return None, "no coded events with a learner"
-    matrix = counts.pivot_table(index="learner", columns="i", values="n", fill_value=0, aggfunc="sum")
-    matrix = matrix.reindex(columns=range(k), fill_value=0)
-    eligible = matrix[matrix.sum(axis=1) >= options.min_events]
-    outcome = clustering.cluster_learners(eligible.to_numpy(), options.k, options.k_max, options.ward_sample, options.seed)
     if outcome is None:
         return None, f"too few learners with at least {options.min_events} coded events ({len(eligible)})"
+    codes = tally.dimension.code_names
     target = folder / "clusters"
     target.mkdir(parents=True, exist_ok=True)
     proportions = pd.DataFrame(clustering.profiles(eligible.to_numpy(dtype=float)), index=eligible.index, columns=list(codes))
@@ -339,27 +303,14 @@ def _cluster(
     centroids.to_csv(target / "centroids.csv")
     pd.DataFrame({"clusters": range(1, len(outcome.fusion_heights) + 1), "fusion_height": outcome.fusion_heights}) \
         .to_csv(target / "ward_fusion_heights.csv", index=False)
-
     per_cluster = []
-    if options.per_cluster_lsa:
-        con.register("assignment", pa.table({"learner": eligible.index.to_numpy(dtype=object).astype(str),
-                                             "cluster": outcome.labels.astype(np.int64)}))
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE cluster_cells AS
-            SELECT s.cluster, ca.i AS a, cb.i AS b, count(*) AS x
-            FROM (SELECT learner, code AS source,
-                         lead(code, {scheme.lag}) OVER (PARTITION BY unit_id, learner ORDER BY seq_index) AS target
-                  FROM events) p
-            JOIN assignment s USING (learner)
-            JOIN code_index ca ON ca.code = p.source JOIN code_index cb ON cb.code = p.target
-            GROUP BY ALL""")
-        for cluster in range(1, outcome.k + 1):
-            table = _table(con, f"SELECT a, b, x FROM cluster_cells WHERE cluster = {cluster}", k)
+    if tally.cluster_tables is not None:
+        for cluster, table in enumerate(tally.cluster_tables, start=1):
             result = analyse(table, codes, scheme.lag, zeros)
             files = _write_result(result, scheme.threshold, target / f"cluster-{cluster}",
                                   f"cluster {cluster}: learners' own sequences", None)
             per_cluster.append(GroupResult(f"cluster {cluster}", int(outcome.sizes[cluster - 1]), result, files))
-    return ClusterReport(outcome, len(eligible), len(matrix) - len(eligible), per_cluster), clustering.DESIGN_LABEL
+    return ClusterReport(outcome, len(eligible), clustered.too_few_events, per_cluster), clustering.DESIGN_LABEL
 
 
 def _dimension_summary(result: DimensionResult, threshold: float) -> DimensionSummary:

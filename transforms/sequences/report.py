@@ -81,10 +81,10 @@ def _frame_html(frame: pd.DataFrame, digits: int = 3) -> str:
     return frame.to_html(float_format=lambda v: f"{v:.{digits}f}", border=0, na_rep="—")
 
 
-def _groups_section(title: str, groups: list[GroupResult], root: Path, threshold: float) -> str:
+def _groups_section(title: str, groups: list[GroupResult], threshold: float, unit_word: str) -> str:
     if not groups:
         return ""
-    figures = "".join(_figure(Path(g.files[0]).parent, f"{g.name}: {g.n_units} units/learners, "
+    figures = "".join(_figure(Path(g.files[0]).parent, f"{g.name}: {g.n_units} {unit_word}, "
                                                       f"{g.result.n_transitions} transitions") for g in groups)
     lists = "".join(f"<h4>{_e(g.name)}</h4>{_significant_list(g.result, threshold)}" for g in groups)
     return f"<h3>{_e(title)}</h3><div class='figs'>{figures}</div>{lists}"
@@ -119,7 +119,7 @@ def _dimension_section(result: DimensionResult, root: Path, threshold: float) ->
         f"<a href='{_e(d.id)}/lsa.json'>lsa.json</a>.</p>",
     ]
     if result.groups:
-        parts.append(_groups_section("Groups compared", result.groups, root, threshold))
+        parts.append(_groups_section("Groups compared", result.groups, threshold, "units"))
         parts.append(f"<p>Homogeneity across groups: {_chi(result.homogeneity_groups)}. Side by side: "
                      f"<a href='{_e(d.id)}/groups/comparison.csv'>comparison.csv</a>.</p>")
     parts.append("<h3>Learner clusters</h3>")
@@ -140,7 +140,7 @@ def _dimension_section(result: DimensionResult, root: Path, threshold: float) ->
             "few coded events left out.</p>",
             _frame_html(centroids),
             _groups_section("Lag-sequential analysis per cluster (each learner's own sequence within each unit)",
-                            result.clusters.per_cluster, root, threshold),
+                            result.clusters.per_cluster, threshold, "learners"),
         ]
     return "\n".join(parts)
 
