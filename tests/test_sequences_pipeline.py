@@ -79,12 +79,18 @@ def test_counts_and_exclusions(run):
     assert special["no_unit"]["id"] not in set(events["statement_id"])
     unknown = events[events["statement_id"] == special["unknown"]["id"]].iloc[0]
     assert unknown.isna()["code_knowledge_construction"] and unknown["raw_knowledge_construction"] == "C9"
+    coded = events[events["code_knowledge_construction"].notna()]
+    assert coded["raw_knowledge_construction"].isna().all()  # raw values are kept only when they are not codes
+    order = events[["unit_id", "timestamp", "statement_id"]]
+    assert order.equals(order.sort_values(["unit_id", "timestamp", "statement_id"]))  # rows are in sequence order
     assert unknown["code_interaction"] in {"ASK", "RESPOND", "COMMENT", "SHARE"}  # coded in the other dimension
     uncoded_ids = {s["id"] for s in statements if "result" not in s} | {special["unknown"]["id"]}
     uncoded_rows = events["code_knowledge_construction"].isna()
     assert set(events.loc[uncoded_rows, "statement_id"]) == uncoded_ids  # reported, never dropped
     examples = (out / "knowledge-construction" / "uncoded_examples.csv").read_text()
-    assert f"{special['unknown']['id']},{unknown['unit_id']},{unknown['seq_index']},value is not a code of the scheme,C9" in examples
+    (line,) = [row for row in examples.splitlines() if row.startswith(special["unknown"]["id"])]
+    assert line.startswith(f"{special['unknown']['id']},{unknown['unit_id']},")
+    assert ",value is not a code of the scheme,C9," in line
     (dimension,) = [d for d in summary.dimensions if d.id == "knowledge-construction"]
     assert dimension.uncoded == len(uncoded_ids)
     reasons = (out / "knowledge-construction" / "uncoded.csv").read_text()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from transforms.sequences.scheme import Dimension, FieldRef, Rule, Scheme, Scope
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+UNCODED_NO_RULE = "no rule matched"
+UNCODED_NOT_A_CODE = "value is not a code of the scheme"
 
 
 def literal(text: str) -> str:
@@ -117,29 +119,46 @@ def scope_counts_sql(scheme: Scheme) -> str:
 
 
 def without_unit_sql(scheme: Scheme, limit: int) -> str:
-    return (f"SELECT statement_id, timestamp, verb_id, object_definition_type FROM ({_behaviours_sql(scheme)}) "
-            f"WHERE unit_id IS NULL ORDER BY statement_id LIMIT {int(limit)}")
+    return f"""
+        SELECT statement_id, timestamp, verb_id, object_definition_type FROM statements
+        WHERE voided_statement_id IS NULL AND {scope_sql(scheme.scope)} AND {field_sql(scheme.units)} IS NULL
+          AND statement_id NOT IN (SELECT voided_statement_id FROM statements WHERE voided_statement_id IS NOT NULL)
+        ORDER BY statement_id LIMIT {int(limit)}
+    """
+
+
+SEQUENCE_ORDER = "unit_id, timestamp NULLS LAST, statement_id"
 
 
 def coded_events_sql(scheme: Scheme) -> str:
-    """One row per behaviour with a unit, numbered within its unit, in (unit, position) order.
+    """One row per behaviour with a unit, in sequence order: by unit, then timestamp, then id.
 
-    Order inside a unit is timestamp with the statement id as a stable tie-break. Each
-    dimension gets a code column (NULL when uncoded: the event keeps its position, so no pair
-    bridges it and nothing is hidden) and the raw value that explains why. A unit belongs to
-    the comparison group of its first statement. The output is sorted so that the tally can
-    stream it unit by unit.
+    The statement id is a stable tie-break for equal timestamps. Each dimension gets a code
+    column (NULL when uncoded: the event keeps its position, so no pair bridges it and nothing
+    is hidden) and, when the rules produced something that is not a code, that raw value. The
+    file is sorted so that the tally can stream it unit by unit; a plain ORDER BY is less than
+    half the cost of numbering rows with a window, so positions are counted while streaming.
     """
     columns = []
     for d in scheme.dimensions:
         codes = ", ".join(literal(c) for c in d.code_names)
-        columns.append(f"CASE WHEN {raw_column(d)} IN ({codes}) THEN {raw_column(d)} END AS {code_column(d)}, {raw_column(d)}")
+        raw = raw_column(d)
+        columns.append(f"CASE WHEN {raw} IN ({codes}) THEN {raw} END AS {code_column(d)}, "
+                       f"CASE WHEN {raw} NOT IN ({codes}) THEN {raw} END AS {raw}")
     return f"""
-        SELECT unit_id, row_number() OVER unit_order AS seq_index, first_value(group_id) OVER unit_order AS group_id,
-               learner, statement_id, timestamp, verb_id, object_definition_type, {", ".join(columns)}
+        SELECT unit_id, group_id, learner, statement_id, timestamp, verb_id, object_definition_type, {", ".join(columns)}
         FROM ({_behaviours_sql(scheme)})
         WHERE unit_id IS NOT NULL
-        WINDOW unit_order AS (PARTITION BY unit_id ORDER BY timestamp NULLS LAST, statement_id
-                              ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-        ORDER BY unit_id, seq_index
+        ORDER BY {SEQUENCE_ORDER}
+    """
+
+
+def uncoded_examples_sql(coded_file: str, dimension: Dimension, limit: int) -> str:
+    return f"""
+        SELECT statement_id, unit_id, timestamp,
+               CASE WHEN {raw_column(dimension)} IS NULL THEN {literal(UNCODED_NO_RULE)} ELSE {literal(UNCODED_NOT_A_CODE)} END
+                   AS reason,
+               {raw_column(dimension)} AS raw_value, verb_id, object_definition_type
+        FROM read_parquet({literal(coded_file)}) WHERE {code_column(dimension)} IS NULL
+        ORDER BY {SEQUENCE_ORDER} LIMIT {int(limit)}
     """

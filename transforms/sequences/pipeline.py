@@ -20,14 +20,21 @@ import pandas as pd
 import pyarrow as pa
 
 from transforms.sequences import clusters as clustering
-from transforms.sequences.coding import code_column, coded_events_sql, literal, scope_counts_sql, without_unit_sql
+from transforms.sequences.coding import (
+    code_column,
+    coded_events_sql,
+    literal,
+    scope_counts_sql,
+    uncoded_examples_sql,
+    without_unit_sql,
+)
 from transforms.sequences.diagram import draw_transition_diagram
 from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.lsa import RESIDUAL_FORM_LABELS, ChiSquare, LsaResult, analyse, structural_zero_mask
 from transforms.sequences.report import write_report
 from transforms.sequences.scheme import Dimension, Scheme, load_scheme
 from transforms.sequences.tables import MATRICES, edge_frame, matrix_frame
-from transforms.sequences.tally import DimensionTally, LearnerClusters, tally_coded_events
+from transforms.sequences.tally import DimensionTally, LearnerClusters, Tally, tally_coded_events
 from xapi_ingest.lake import Lake
 from xapi_ingest.query import Zone, connect
 
@@ -165,6 +172,7 @@ def run_sequences(
             con.execute(without_unit_sql(scheme, scheme.examples)).df().to_csv(out / "without_unit_examples.csv", index=False)
             con.execute(f"COPY ({coded_events_sql(scheme)}) TO {literal(str(coded))} (FORMAT parquet, COMPRESSION zstd)")
             profiles = {d.id: _learner_profiles(con, coded, d) for d in scheme.dimensions}
+            examples = {d.id: con.execute(uncoded_examples_sql(str(coded), d, scheme.examples)).df() for d in scheme.dimensions}
     finally:
         shutil.rmtree(work, ignore_errors=True)
     counts = {"statements": statements, "voided": voided, "out_of_scope": statements - voided - in_scope,
@@ -177,7 +185,7 @@ def run_sequences(
         if c.outcome is not None and scheme.clusters.per_cluster_lsa
     }
     tally = tally_coded_events(coded, scheme, learner_clusters, out / "sequences.parquet")
-    results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], tally.units, tally.single_event_units, out)
+    results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], examples[d.id], tally, out)
                for d in scheme.dimensions]
     report = write_report(out / "report.html", scheme, counts, results, zone)
     summary = SequencesSummary(
@@ -217,14 +225,13 @@ def _cluster(scheme: Scheme, matrix: pd.DataFrame) -> _Clustered:
 
 
 def _dimension_result(
-    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, units: int, single_event_units: int, out: Path,
+    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, examples: pd.DataFrame, units: Tally, out: Path,
 ) -> DimensionResult:
     dimension = tally.dimension
     folder = out / dimension.id
     folder.mkdir(parents=True, exist_ok=True)
     codes = dimension.code_names
     reasons = dict(sorted(tally.uncoded.items()))
-    examples = pd.DataFrame(tally.examples, columns=[*_EXAMPLE_ORDER])
     pd.DataFrame(list(reasons.items()), columns=["reason", "statements"]).to_csv(folder / "uncoded.csv", index=False)
     examples.to_csv(folder / "uncoded_examples.csv", index=False)
     if reasons and scheme.uncoded == "error":
@@ -238,13 +245,10 @@ def _dimension_result(
     clusters, note = _cluster_outputs(scheme, tally, clustered, zeros, folder)
     return DimensionResult(
         dimension=dimension, n_events=tally.events, n_coded=tally.coded, uncoded_reasons=reasons, uncoded_examples=examples,
-        n_units=units, n_single_event_units=single_event_units, pairs_lost_to_uncoded=tally.pairs_lost_to_uncoded,
+        n_units=units.units, n_single_event_units=units.single_event_units, pairs_lost_to_uncoded=tally.pairs_lost_to_uncoded,
         code_counts=code_counts, result=result, homogeneity_units=tally.homogeneity.test(tally.pooled), groups=groups,
         homogeneity_groups=homogeneity_groups, clusters=clusters, cluster_note=note, files=files,
     )
-
-
-_EXAMPLE_ORDER = ("statement_id", "unit_id", "seq_index", "reason", "raw_value", "verb_id", "object_definition_type")
 
 
 def _write_result(result: LsaResult, threshold: float, folder: Path, title: str, code_counts: list[int] | None) -> list[str]:

@@ -18,14 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from transforms.sequences.coding import code_column, raw_column
+from transforms.sequences.coding import UNCODED_NO_RULE, UNCODED_NOT_A_CODE, code_column, raw_column
 from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.scheme import Dimension, Scheme
 
 BATCH_ROWS = 262_144
-UNCODED_NO_RULE = "no rule matched"
-UNCODED_NOT_A_CODE = "value is not a code of the scheme"
-_EXAMPLE_COLUMNS = ("statement_id", "unit_id", "seq_index", "verb_id", "object_definition_type")
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,6 @@ class DimensionTally:
     group_units: dict[str, int] = field(default_factory=dict)
     cluster_tables: np.ndarray | None = None
     uncoded: dict[str, int] = field(default_factory=dict)
-    examples: list[dict[str, object]] = field(default_factory=list)
     pairs_lost_to_uncoded: int = 0
     events: int = 0
 
@@ -116,8 +112,7 @@ def tally_coded_events(
 ) -> Tally:
     """Count everything from the sorted coded-events file and write the per-unit sequences file."""
     result = Tally(scheme, {d.id: DimensionTally(d, scheme.lag, clusters.get(d.id)) for d in scheme.dimensions})
-    columns = ["unit_id", "seq_index", "group_id", "learner", "timestamp", "statement_id", "verb_id",
-               "object_definition_type"]
+    columns = ["unit_id", "group_id", "learner", "timestamp"]  # only what is counted: strings are costly to read
     columns += [name for d in scheme.dimensions for name in (code_column(d), raw_column(d))]
     writer: pq.ParquetWriter | None = None
     try:
@@ -127,7 +122,7 @@ def tally_coded_events(
             result.units += len(starts)
             result.single_event_units += int(np.sum(lengths == 1))
             for dimension in scheme.dimensions:
-                _tally_dimension(result.dimensions[dimension.id], table, run, starts, scheme.examples)
+                _tally_dimension(result.dimensions[dimension.id], table, run, starts)
             sequences = _sequences_table(table, starts, lengths, scheme.dimensions)
             if writer is None:
                 writer = pq.ParquetWriter(sequences_path, sequences.schema, compression="zstd")
@@ -141,7 +136,7 @@ def tally_coded_events(
     return result
 
 
-def _tally_dimension(tally: DimensionTally, table: pa.Table, run: np.ndarray, starts: np.ndarray, examples: int) -> None:
+def _tally_dimension(tally: DimensionTally, table: pa.Table, run: np.ndarray, starts: np.ndarray) -> None:
     d, lag, k = tally.dimension, tally.lag, len(tally.dimension.codes)
     code = _code_index(table[code_column(d)], d.code_names)
     raw_missing = table[raw_column(d)].is_null().to_numpy(zero_copy_only=False)
@@ -152,11 +147,6 @@ def _tally_dimension(tally: DimensionTally, table: pa.Table, run: np.ndarray, st
         count = int(rows.sum())
         if count:
             tally.uncoded[reason] = tally.uncoded.get(reason, 0) + count
-    if uncoded.any() and len(tally.examples) < examples:
-        picked = table.take(pa.array(np.flatnonzero(uncoded)[: examples - len(tally.examples)]))
-        rows = picked.select([*_EXAMPLE_COLUMNS, raw_column(d)]).to_pylist()
-        tally.examples += [{**row, "reason": UNCODED_NO_RULE if row[raw_column(d)] is None else UNCODED_NOT_A_CODE,
-                            "raw_value": row.pop(raw_column(d))} for row in rows]
 
     same_unit = run[lag:] == run[:-lag]
     source, target = code[:-lag], code[lag:]
@@ -167,7 +157,7 @@ def _tally_dimension(tally: DimensionTally, table: pa.Table, run: np.ndarray, st
     pair_unit = run[:-lag][counted]
     tally.homogeneity.add_pairs(pair_unit, source[counted], target[counted])
 
-    groups = table["group_id"].combine_chunks().take(pa.array(starts))
+    groups = table["group_id"].combine_chunks().take(pa.array(starts))  # a unit belongs to its first statement's group
     names = pc.fill_null(groups, "(none)").to_pylist()
     unique_names = sorted(set(names))
     position = {name: g for g, name in enumerate(unique_names)}
