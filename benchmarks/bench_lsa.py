@@ -177,12 +177,17 @@ def lake(sizes: list[int]) -> None:
             print(f"{int(rows):>12,} {generated:>10.1f} {float(seconds):>11.1f} {float(peak):>13.0f}", flush=True)
 
 
+# Peak RSS is the child's own VmHWM: ru_maxrss survives exec on Linux, so it would report the
+# memory of the parent that generated the lake.
 _CHILD = """
-import resource, sys, time
+import re, sys, time
 from transforms.sequences import run_sequences
 started = time.perf_counter()
 summary = run_sequences(sys.argv[1], sys.argv[2], sys.argv[3])
-print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, summary.statements)
+seconds = time.perf_counter() - started
+with open("/proc/self/status") as status:
+    peak_kib = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
+print(seconds, peak_kib / 1024, summary.statements)
 """
 
 

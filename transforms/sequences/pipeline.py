@@ -38,7 +38,7 @@ from transforms.sequences.tally import DimensionTally, LearnerClusters, Tally, t
 from xapi_ingest.lake import Lake
 from xapi_ingest.query import Zone, connect
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 
 @dataclass
