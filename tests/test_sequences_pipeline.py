@@ -203,3 +203,11 @@ def test_cli_sequences(run, tmp_path, capsys):
     assert main(["sequences", "--lake", str(out.parent / "lake"), "--scheme", str(tmp_path / "missing.yaml"),
                  "--out", str(tmp_path / "o")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_an_empty_lake_gives_an_empty_report(tmp_path):
+    summary = run_sequences(tmp_path / "lake", SCHEME, tmp_path / "out")
+    assert (summary.statements, summary.in_scope) == (0, 0)
+    assert all(d.transitions == 0 and d.significant == [] for d in summary.dimensions)
+    assert json.loads((tmp_path / "out" / "interaction" / "lsa.json").read_text())["adjusted_residuals"] == [[None] * 4] * 4
+    assert (tmp_path / "out" / "report.html").exists()

@@ -1,8 +1,9 @@
 """``run_sequences``: lake → coded events → sequences → LSA per dimension → diagrams, clusters, report.
 
-DuckDB does every pass over the statements (coding, ordering, pair counting, profiles) and
-spills to disk past ``memory_limit``; Python only ever holds aggregates: K×K tables, one row
-per comparison group, one profile per learner. So memory does not grow with the lake.
+DuckDB codes the statements and writes them sorted by unit and time (spilling to disk past
+``memory_limit``) and aggregates the learner profiles; the tally then streams that file back in
+batches. Python only ever holds one batch and aggregates: K×K tables, one per comparison group
+and cluster, one profile per learner. So memory does not grow with the lake.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ DEFAULT_MEMORY_LIMIT = "512MB"
 @dataclass
 class GroupResult:
     name: str
-    n_units: int
+    n_units: int  # units for a comparison group, learners for a cluster
     result: LsaResult
     files: list[str]
 
