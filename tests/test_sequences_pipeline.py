@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -97,31 +97,59 @@ def test_counts_and_exclusions(run):
     assert "no rule matched" in reasons and "value is not a code of the scheme" in reasons
 
 
-def _oracle_table(statements: list[dict], codes: list[str], code_of) -> np.ndarray:
-    """Count lag-1 pairs thread by thread in plain Python, skipping pairs with an uncoded end."""
+def _oracle_table(statements: list[dict], codes: list[str], code_of, lag: int = 1, by_learner: bool = False) -> np.ndarray:
+    """Count lag-L pairs thread by thread in plain Python, skipping pairs with an uncoded end.
+
+    ``by_learner``: each learner's own sequence inside each thread (the per-cluster analysis).
+    """
     table = np.zeros((len(codes), len(codes)), dtype=np.int64)
-    threads: dict[str, list[dict]] = {}
+    threads: dict[tuple[str, str], list[dict]] = {}
     for s in statements:
-        threads.setdefault(s["context"]["registration"], []).append(s)
+        learner = s["actor"]["account"]["name"] if by_learner else ""
+        threads.setdefault((s["context"]["registration"], learner), []).append(s)
     for messages in threads.values():
         messages.sort(key=lambda s: (s["timestamp"], s["id"]))
-        for before, after in itertools.pairwise(messages):
+        for before, after in zip(messages, messages[lag:], strict=False):
             a, b = code_of(before), code_of(after)
             if a in codes and b in codes:
                 table[codes.index(a), codes.index(b)] += 1
     return table
 
 
+def _kc(statement: dict) -> str | None:
+    return statement.get("result", {}).get("extensions", {}).get(KC_EXTENSION)
+
+
 def test_pooled_tables_match_a_thread_by_thread_oracle(run):
     _summary, out, statements, special = run
     kept = [*statements, special["unknown"]]
     kc = json.loads((out / "knowledge-construction" / "lsa.json").read_text())
-    expected = _oracle_table(kept, kc["codes"], lambda s: s.get("result", {}).get("extensions", {}).get(KC_EXTENSION))
-    assert kc["freq"] == expected.tolist()
+    assert kc["freq"] == _oracle_table(kept, kc["codes"], _kc).tolist()
     verbs = json.loads((out / "interaction" / "lsa.json").read_text())
     verb_codes = {"asked": "ASK", "responded": "RESPOND", "commented": "COMMENT", "shared": "SHARE"}
     expected = _oracle_table(kept, verbs["codes"], lambda s: verb_codes[s["verb"]["display"]["en-US"]])
     assert verbs["freq"] == expected.tolist()
+
+
+def test_lag_two_and_per_cluster_tables_match_the_oracle(run, tmp_path):
+    _, out, statements, special = run
+    kept = [*statements, special["unknown"]]
+    scheme = tmp_path / "lag2.yaml"
+    scheme.write_text(SCHEME.read_text().replace("lag: 1", "lag: 2"))
+    run_sequences(out.parent / "lake", scheme, tmp_path / "lag2")
+    kc = json.loads((tmp_path / "lag2" / "knowledge-construction" / "lsa.json").read_text())
+    assert kc["lag"] == 2 and kc["freq"] == _oracle_table(kept, kc["codes"], _kc, lag=2).tolist()
+
+    # Per-cluster tables: learners' own sequences inside each thread, summed over the clustered learners.
+    profiles = pd.read_csv(out / "knowledge-construction" / "clusters" / "profiles.csv", index_col=0)
+    pseudonym = Pseudonymizer(KEY).pseudonym
+    clustered = [s for s in kept if pseudonym(f"account:{s['actor']['account']['homePage']}|{s['actor']['account']['name']}")
+                 in profiles.index]
+    expected = _oracle_table(clustered, kc["codes"], _kc, by_learner=True)
+    folders = sorted((out / "knowledge-construction" / "clusters").glob("cluster-*"))
+    assert len(folders) == profiles["cluster"].nunique() >= 2
+    total = sum(np.array(json.loads((folder / "lsa.json").read_text())["freq"]) for folder in folders)
+    assert total.tolist() == expected.tolist()
 
 
 def test_markov_structure_is_found(run):
