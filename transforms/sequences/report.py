@@ -151,7 +151,7 @@ def write_report(path: Path, scheme: Scheme, counts: dict[str, int], results: li
         f"{counts['out_of_scope']} out of scope, {counts['voided']} voided or voiding (excluded), "
         f"{counts['without_unit']} in scope but without a unit "
         "(<a href='without_unit_examples.csv'>examples</a>).</p>"
-        f"<p class='note'>Units: {_e(scheme.units.from_)}{' ' + _e(scheme.units.key or scheme.units.prefix or '') }. "
+        f"<p class='note'>Units: {_e(' '.join(filter(None, (scheme.units.from_, scheme.units.key or scheme.units.prefix))))}. "
         "Events are ordered by timestamp, then statement id; transitions never cross units. A sequence is significant "
         f"when its adjusted residual z &gt; {scheme.threshold} (Bakeman &amp; Gottman; Hou's convention).</p>"
     )
