@@ -1,0 +1,211 @@
+"""Speed and memory of the lag-sequential analysis and of the whole ``sequences`` path.
+
+Usage:
+    python benchmarks/bench_lsa.py core [--events 1000000] [--units 10000] [--repeats 3]
+    python benchmarks/bench_lsa.py lake --sizes 1000000 3000000 10000000
+
+``core`` runs our LSA and pyseqlsa (the only PyPI LSA package, ``pip install -e '.[bench]'``)
+on the same Markov-chain events in the same process, checks that both give the same table and
+z values, and prints the median time, the traced peak memory of each, and the ratio.
+
+``lake`` writes synthetic analyst-zone Parquet files of each size directly with the lake's
+schema (going through the validator would take hours at 10 million statements on this
+machine and measures the ingest, not this path), then runs ``run_sequences`` on each lake in a
+fresh process and prints its time and peak RSS, to show memory stays flat as the lake grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from transforms.sequences.coded_csv import coded_events_from_frame
+from transforms.sequences.lsa import analyse, lag_pairs
+from transforms.sequences.synthetic import DESIGN_EXTENSION, DISCUSSION_TYPE, INTERACTION_VERBS, KC_CHAINS, KC_EXTENSION
+from xapi_ingest.schema import ANALYST_DROPPED, STATEMENTS
+
+ROOT = Path(__file__).resolve().parents[1]
+CODES = ("C1", "C2", "C3", "C4", "C5")
+
+
+def markov_units(n_events: int, n_units: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Unit lengths (summing to n_events) and codes drawn from the role-play chain, all vectorized."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.multinomial(n_events - n_units, np.full(n_units, 1 / n_units)) + 1
+    cumulative = np.cumsum(KC_CHAINS["role-play"], axis=1)
+    codes = np.empty(n_events, dtype=np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    state = rng.integers(0, 2, size=n_units)
+    for step in range(int(lengths.max())):
+        active = lengths > step
+        if step:
+            draws = rng.random(int(active.sum()))
+            state[active] = (draws[:, None] > cumulative[state[active]]).sum(axis=1).clip(max=len(CODES) - 1)
+        codes[starts[active] + step] = state[active]
+    return lengths, codes
+
+
+def _timed(run: Callable[[], object], repeats: int) -> tuple[float, float, object]:
+    """Median seconds over ``repeats`` untraced runs, then one traced run for the peak MiB.
+
+    tracemalloc slows allocation-heavy Python code a lot, so it never overlaps the timing.
+    """
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - started)
+    tracemalloc.start()
+    run()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return statistics.median(times), peak, result
+
+
+def core(n_events: int, n_units: int, repeats: int) -> None:
+    from pyseqlsa import LSA
+
+    lengths, codes = markov_units(n_events, n_units)
+    unit = np.repeat(np.arange(n_units), lengths)
+    position = np.arange(n_events) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    shuffle = np.random.default_rng(2).permutation(n_events)  # the CSV contract: any row order
+    frame = pd.DataFrame({"group_id": unit[shuffle], "seq_index": position[shuffle],
+                          "code": np.array(CODES, dtype=object)[codes[shuffle]]})
+    sequences = [list(s) for s in np.split(np.array(CODES)[codes], np.cumsum(lengths)[:-1])]
+    print(f"{n_events:,} coded events in {n_units:,} units, {len(CODES)} codes; median of {repeats} runs")
+
+    def ours_sorted():
+        return analyse(lag_pairs(unit, position, codes, len(CODES)).pooled_table(len(CODES)), CODES)
+
+    def ours_csv():
+        events = coded_events_from_frame(frame, CODES)
+        return analyse(events.pairs().pooled_table(len(CODES)), CODES)
+
+    def theirs():
+        model = LSA(CODES)  # a fresh model each time: fit() accumulates counts across calls
+        model.fit(sequences, output=False)
+        return model
+
+    their_time, their_peak, model = _timed(theirs, repeats)
+    rows = [("pyseqlsa 0.1.3 fit (lists of codes, one per unit, in order)", their_time, their_peak)]
+    for name, run in (("ours, same input: events in unit order (int arrays)", ours_sorted),
+                      ("ours, CSV contract: shuffled rows, string codes, all checks", ours_csv)):
+        seconds, peak, result = _timed(run, repeats)
+        assert np.array_equal(result.freq, model.transform_array.astype(np.int64)), "the tables differ"
+        assert np.allclose(result.adjusted_residuals, model.Z, atol=5e-4), "z differs beyond pyseqlsa's rounding"
+        rows.append((name, seconds, peak))
+    for name, seconds, peak in rows:
+        print(f"{name:<62} {seconds:8.3f} s  traced peak {peak:7.1f} MiB  {their_time / seconds:6.1f}x pyseqlsa")
+    print("all runs give pyseqlsa's table exactly and its z values to its 3 decimals")
+    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+def _lake_chunk(rng: np.random.Generator, first_unit: int, n_units: int, mean_length: int, learners: int) -> pa.Table:
+    lengths = rng.poisson(mean_length - 1, size=n_units) + 1
+    n = int(lengths.sum())
+    _, codes = markov_units(n, n_units, seed=int(rng.integers(1 << 30)))
+    unit = np.repeat(np.arange(first_unit, first_unit + n_units), lengths)
+    position = np.arange(n) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    verbs = rng.integers(0, len(INTERACTION_VERBS), size=n)
+    uncoded = rng.random(n) < 0.02
+    out_of_scope = rng.random(n) < 0.1
+    base = np.datetime64("2026-09-01T08:00:00", "us").astype(np.int64)
+    moments = base + unit.astype(np.int64) * 60_000_000 + position * 5_000_000
+    kc_json = np.array([f'{{"{KC_EXTENSION}": "{c}"}}' for c in CODES], dtype=object)[codes]
+    kc_json[uncoded] = None
+    design = np.array([f'{{"{DESIGN_EXTENSION}": "{d}"}}' for d in ("given-scenario", "role-play")], dtype=object)
+    columns = {
+        "statement_id": pa.array([f"{u:08x}-0000-4000-8000-{p:012x}"
+                                  for u, p in zip(unit.tolist(), position.tolist(), strict=True)]),
+        "id_generated": pa.array(np.zeros(n, dtype=bool)),
+        "stored": pa.array(moments + 1_000_000, pa.timestamp("us", tz="UTC")),
+        "timestamp": pa.array(moments, pa.timestamp("us", tz="UTC")),
+        "actor_type": pa.array(np.full(n, "Agent", dtype=object)),
+        "actor_ifi_type": pa.array(np.full(n, "account", dtype=object)),
+        "actor_ifi": pa.array(np.char.add("p_", rng.integers(0, learners, size=n).astype(str)).astype(object)),
+        "verb_id": pa.array(np.array([v for v, _ in INTERACTION_VERBS], dtype=object)[verbs]),
+        "object_type": pa.array(np.full(n, "Activity", dtype=object)),
+        "object_definition_type": pa.array(np.where(out_of_scope, "https://w3id.org/xapi/video/activity-type/video",
+                                                    DISCUSSION_TYPE).astype(object)),
+        "result_extensions": pa.array(kc_json, pa.string()),
+        "context_registration": pa.array(np.char.add("unit-", unit.astype(str)).astype(object)),
+        "context_extensions": pa.array(design[unit % 2]),
+        "validation_status": pa.array(np.full(n, "valid", dtype=object)),
+    }
+    schema = pa.schema([f for f in STATEMENTS if f.name not in ANALYST_DROPPED])
+    return pa.table({f.name: columns.get(f.name, pa.nulls(n, f.type)) for f in schema}, schema=schema)
+
+
+def write_lake(root: Path, size: int, mean_length: int = 20, chunk_units: int = 50_000) -> None:
+    """Analyst-zone files of ``size`` statements (about), one file per ~1M rows."""
+    rng = np.random.default_rng(size)
+    target = root / "analyst" / "statements" / "source=bench" / "stored_date=2026-09-01"
+    target.mkdir(parents=True, exist_ok=True)
+    written = unit = part = 0
+    while written < size:
+        units = min(chunk_units, max(1, (size - written) // mean_length))
+        table = _lake_chunk(rng, unit, units, mean_length, learners=max(100, size // 200))
+        pq.write_table(table, target / f"part-{part:04d}.parquet", compression="zstd")
+        written, unit, part = written + table.num_rows, unit + units, part + 1
+
+
+def lake(sizes: list[int]) -> None:
+    scheme = ROOT / "config" / "sequences" / "scheme.yaml"
+    print(f"{'statements':>12} {'generate s':>10} {'sequences s':>11} {'peak RSS MiB':>13}")
+    for size in sizes:
+        with tempfile.TemporaryDirectory(dir=ROOT / ".bench-tmp" if (ROOT / ".bench-tmp").exists() else None) as scratch:
+            started = time.perf_counter()
+            write_lake(Path(scratch) / "lake", size)
+            generated = time.perf_counter() - started
+            child = subprocess.run(
+                [sys.executable, "-c", _CHILD, str(Path(scratch) / "lake"), str(scheme), str(Path(scratch) / "out")],
+                check=True, capture_output=True, text=True)
+            seconds, peak, rows = child.stdout.split()[-3:]
+            print(f"{int(rows):>12,} {generated:>10.1f} {float(seconds):>11.1f} {float(peak):>13.0f}", flush=True)
+
+
+# Peak RSS is the child's own VmHWM: ru_maxrss survives exec on Linux, so it would report the
+# memory of the parent that generated the lake.
+_CHILD = """
+import re, sys, time
+from transforms.sequences import run_sequences
+started = time.perf_counter()
+summary = run_sequences(sys.argv[1], sys.argv[2], sys.argv[3])
+seconds = time.perf_counter() - started
+with open("/proc/self/status") as status:
+    peak_kib = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
+print(seconds, peak_kib / 1024, summary.statements)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    modes = parser.add_subparsers(dest="mode", required=True)
+    core_parser = modes.add_parser("core", help="our LSA against pyseqlsa on the same events")
+    core_parser.add_argument("--events", type=int, default=1_000_000)
+    core_parser.add_argument("--units", type=int, default=10_000)
+    core_parser.add_argument("--repeats", type=int, default=3)
+    lake_parser = modes.add_parser("lake", help="the whole sequences path over synthetic lakes of growing size")
+    lake_parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000])
+    args = parser.parse_args()
+    if args.mode == "core":
+        core(args.events, args.units, args.repeats)
+    else:
+        lake(args.sizes)
+
+
+if __name__ == "__main__":
+    main()
