@@ -86,3 +86,9 @@ def apply_lake_voids(settings: Settings) -> dict[str, object]:
     lake = Lake(settings.lake)
     summary = asdict(apply_voids(lake))
     return {**summary, "mirrored_files": _mirror(settings, lake)}
+
+
+def run_sequences(settings: Settings) -> dict[str, object]:
+    from transforms.sequences import run_sequences as sequences
+
+    return sequences(settings.lake, settings.sequences_scheme, settings.reports / "sequences").as_dict()
