@@ -11,8 +11,7 @@ same code by hand.
 
 from __future__ import annotations
 
-import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Asset, dag, task
 
@@ -25,11 +24,7 @@ from xapi_ingest.settings import Settings
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": int(os.environ.get("XAPI_TASK_RETRIES", "3")),
-        "retry_delay": timedelta(minutes=2),
-        "execution_timeout": timedelta(hours=1),
-    },
+    default_args=pipeline.task_defaults(),
     tags=["xapi", "analytics"],
     doc_md=__doc__,
 )

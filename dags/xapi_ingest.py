@@ -19,7 +19,7 @@ All logic is in ``xapi_ingest.pipeline``; ``xapi-pipeline pull`` runs the same c
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import Asset, TriggerRule, dag, task
 
@@ -34,12 +34,7 @@ STATEMENTS_LAKE = Asset(pipeline.STATEMENTS_ASSET)
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": int(os.environ.get("XAPI_TASK_RETRIES", "3")),
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "execution_timeout": timedelta(hours=1),
-    },
+    default_args=pipeline.task_defaults(),
     tags=["xapi", "ingest"],
     doc_md=__doc__,
 )

@@ -217,10 +217,10 @@ def test_scheme_errors_name_file_line_and_field(tmp_path):
                                       "- {code: SHARE, verbz: [http://adlnet.gov/expapi/verbs/shared]}")
     bad.write_text(text)
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "verbz" in row)
-    with pytest.raises(SchemeError, match=rf"bad.yaml:{line}: dimensions.1.rules.3.verbz: Extra inputs"):
+    with pytest.raises(SchemeError, match=rf"bad.yaml:{line}: dimensions\[1\].rules\[3\].verbz: Extra inputs"):
         load_scheme(bad)
     bad.write_text(SCHEME.read_text().replace("{code: RESPOND, verbs", "{code: REPLY, verbs"))
-    with pytest.raises(SchemeError, match=r"dimensions.1: .*'REPLY'.* not among its codes"):
+    with pytest.raises(SchemeError, match=r"dimensions\[1\]: .*'REPLY'.* not among its codes"):
         load_scheme(bad)
 
 

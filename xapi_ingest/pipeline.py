@@ -8,7 +8,9 @@ never a URL with credentials, a raw statement or a teacher's identity.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict
+from datetime import timedelta
 
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import Pseudonymizer, load_key, publish
@@ -23,6 +25,16 @@ STATEMENTS_ASSET = "xapi_statements_lake"  # the Asset the ingest DAG updates an
 
 class SourcesFailed(RuntimeError):
     pass
+
+
+def task_defaults() -> dict[str, object]:
+    """Airflow ``default_args`` shared by both DAGs: bounded retries with back-off and a timeout."""
+    return {
+        "retries": int(os.environ.get("XAPI_TASK_RETRIES", "3")),
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+        "execution_timeout": timedelta(hours=1),
+    }
 
 
 def list_sources(settings: Settings) -> list[str]:
