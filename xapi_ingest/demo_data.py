@@ -12,11 +12,13 @@ store them (the ``authority`` the generator assigned), so each LRS is a source o
 from __future__ import annotations
 
 import copy
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from transforms.credit.synthetic import MOODLE, Cluster, generate_cluster
+
 from transforms.sequences.synthetic import Teacher, collaborative_discussions
 
 DISCUSSIONS_LRS = "lrs-moodle-prod"  # Moodle forums post to the Moodle LRS
@@ -36,8 +38,13 @@ class DemoCluster:
 
 
 def _broken(statement: dict[str, Any], number: int) -> dict[str, Any]:
-    """A copy with one fault a real producer sends and a lax LRS stores (the LRS assigns its id)."""
-    broken = {key: copy.deepcopy(value) for key, value in statement.items() if key not in ("id", "authority")}
+    """A copy with one fault a real producer sends and a lax LRS stores.
+
+    It gets its own deterministic id, as plugins that set ids do, so a second demo run re-sends
+    the same statement rather than a new one.
+    """
+    broken = {key: copy.deepcopy(value) for key, value in statement.items() if key != "authority"}
+    broken["id"] = str(uuid.uuid5(uuid.UUID(statement["id"]), f"fault-{number}"))
     match number % 4:
         case 0:
             broken["result"] = {"score": {"scaled": 1.7}}  # a percentage sent as a scaled score

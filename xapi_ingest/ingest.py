@@ -8,6 +8,7 @@ to the lake whichever way it arrives. Memory is bounded by ``batch_size``: a bat
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from xapi_ingest.lake import Lake, check_source_id
+from xapi_ingest.lake import LRS_ASSIGNED, Lake, check_source_id
 from xapi_ingest.normalize import StatementColumns
 from xapi_ingest.reader import RawRecord
 from xapi_ingest.rules import NOT_TOLERABLE, RULES
@@ -67,13 +68,23 @@ def new_batch_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
+def _identity(record: RawRecord) -> str:
+    """What makes two quarantined records the same: the raw text, or for a readable statement its
+    content without what an LRS assigns on storing, so the same bad statement re-stored by an
+    LRS (new ``stored``, ``authority``) is not quarantined twice."""
+    if type(record.value) is not dict:
+        return record.raw
+    content = {key: value for key, value in record.value.items() if key not in LRS_ASSIGNED}
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
+
+
 class _Quarantine:
     def __init__(self, source: str, batch_id: str, ingested_at: datetime) -> None:
         self.source, self.batch_id, self.ingested_at = source, batch_id, ingested_at
         self.rows: list[dict[str, object]] = []
 
     def add(self, record: RawRecord, origin: str, issues: list[Issue], statement_id: str | None = None) -> None:
-        key = hashlib.sha256(f"{self.source}\n{record.raw}".encode()).hexdigest()
+        key = hashlib.sha256(f"{self.source}\n{_identity(record)}".encode()).hexdigest()
         self.rows.append({
             "quarantine_key": key,
             "statement_id": statement_id,
