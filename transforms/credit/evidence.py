@@ -1,0 +1,280 @@
+"""Gather the evidence: statements → one row per (teacher, credit unit, category, attempt).
+
+This is the only stage that touches statements, and it runs entirely inside DuckDB: voids
+applied, authorities matched against the allow-list, actors resolved through the roster,
+object IRIs matched to registry credit units as of the activity date, categories assigned,
+and time intervals unioned. What comes out is small (one row per learning activity), so the
+decision stages that follow can work on pandas frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from transforms.credit.policy import Policy
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
+PASSED = "http://adlnet.gov/expapi/verbs/passed"
+FAILED = "http://adlnet.gov/expapi/verbs/failed"
+SATISFIED = "https://w3id.org/xapi/adl/verbs/satisfied"
+TERMINATED = "http://adlnet.gov/expapi/verbs/terminated"
+PLAYED_SEGMENTS = "https://w3id.org/xapi/video/extensions/played-segments"
+VIDEO_LENGTH = "https://w3id.org/xapi/video/extensions/length"
+MASTERY_SCORE = "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"
+_LEVEL_RANK = {"system_verified": 1, "host_attested": 2, "self_declared": 3}
+
+
+@dataclass
+class Evidence:
+    groups: pd.DataFrame  # one row per candidate ledger row
+    wall_segments: pd.DataFrame  # ledger_id, start_ms, end_ms: unioned wall-clock intervals per row
+    unmatched_actors: pd.DataFrame  # actor_ifi, statements, first_seen, last_seen
+    unlisted_resources: pd.DataFrame  # activity_iri, category, statements, teachers, first_seen, last_seen
+    statement_watermark: pd.Timestamp | None
+
+
+def _config_tables(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Table,
+                   identities: pa.Table, memberships: pa.Table) -> None:
+    authorities = pa.Table.from_pylist(
+        [{"auth_key": ("account_name:" + a.match.account_name) if a.match.account_name is not None else "ifi:" + a.match.ifi,
+          "authority_id": a.id, "evidence_level": a.evidence_level, "level_rank": _LEVEL_RANK[a.evidence_level]}
+         for a in policy.trust.authorities])
+    categories = pa.Table.from_pylist(
+        [{"category": name, "priority": index, "role": c.match.actor_role, "verbs": c.match.verbs,
+          "activity_types": c.match.activity_types, "kinds": c.match.registry_kind, "method": c.hours.method,
+          "engagement_verbs": c.evidence.engagement_verbs, "min_scaled": c.evidence.min_scaled}
+         for index, (name, c) in enumerate(policy.categories.items())],
+        schema=pa.schema([("category", pa.string()), ("priority", pa.int64()), ("role", pa.string()),
+                          ("verbs", pa.list_(pa.string())), ("activity_types", pa.list_(pa.string())),
+                          ("kinds", pa.list_(pa.string())), ("method", pa.string()),
+                          ("engagement_verbs", pa.list_(pa.string())), ("min_scaled", pa.float64())]))
+    for name, table in {"cfg_auth": authorities, "cfg_cat": categories, "cfg_reg": registry,
+                        "cfg_ids": identities, "cfg_members": memberships}.items():
+        con.register(name, table)
+
+
+_STATEMENTS_SQL = f"""
+CREATE TEMP TABLE s AS
+WITH base AS (
+    SELECT statement_id, stored, timestamp, actor_ifi, verb_id, object_id, object_definition_type,
+           result_success, result_score_scaled, result_duration_seconds, result_extensions, context_extensions,
+           context_registration, context_instructor_ifi, authority_ifi, source, context_parent_ids, context_grouping_ids,
+           regexp_extract(authority_ifi, '^account:[^|]*\\|(.*)$', 1) AS authority_account
+    FROM statements WHERE verb_id <> '{VOIDED}'
+), voids AS (
+    SELECT voided_statement_id AS target, authority_ifi,
+           regexp_extract(authority_ifi, '^account:[^|]*\\|(.*)$', 1) AS account
+    FROM statements WHERE verb_id = '{VOIDED}' AND voided_statement_id IS NOT NULL
+), valid_voids AS (
+    -- a void counts when a trusted authority sent it, or the authority that asserted the target
+    SELECT DISTINCT b.statement_id FROM voids v JOIN base b ON b.statement_id = v.target
+    LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || v.authority_ifi
+    LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || v.account
+    WHERE a1.auth_key IS NOT NULL OR a2.auth_key IS NOT NULL OR v.authority_ifi IS NOT DISTINCT FROM b.authority_ifi
+)
+SELECT b.*, vv.statement_id IS NOT NULL AS voided,
+       coalesce(a1.authority_id, a2.authority_id) AS authority_id,
+       coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level,
+       coalesce(a1.level_rank, a2.level_rank) AS level_rank,
+       CAST(b.timestamp AS DATE) AS activity_date
+FROM base b
+LEFT JOIN valid_voids vv ON vv.statement_id = b.statement_id
+LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || b.authority_ifi
+LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || b.authority_account
+"""
+
+# Each statement matched to its registry row as of its activity date, then to at most one
+# learner category and one facilitator category (the first that matches, in policy order).
+_CANDIDATES_SQL = f"""
+CREATE TEMP TABLE c AS
+WITH r AS (
+    SELECT s.*, g.credit_unit_id, g.kind, g.title, g.provider_name, g.notional_ms, g.scheduled_start,
+           g.scheduled_minutes, g.estimated_minutes, g.move_on, g.mastery_scaled, g.repeatable, g.approval_status,
+           g.approval_ref, g.rating_mean, g.tier, g.weight, g.tier_bucket, g.tier_flag
+    FROM s LEFT JOIN cfg_reg g ON g.iri = s.object_id AND s.activity_date >= g.valid_from AND s.activity_date < g.valid_to
+), roles AS (
+    SELECT r.*, 'learner' AS role, r.actor_ifi AS person_ifi FROM r
+    UNION ALL
+    SELECT r.*, 'facilitator' AS role, r.context_instructor_ifi AS person_ifi FROM r WHERE r.context_instructor_ifi IS NOT NULL
+), matched AS (
+    SELECT roles.*, cat.category, cat.method, cat.min_scaled AS category_min_scaled
+    FROM roles JOIN cfg_cat cat ON cat.role = roles.role
+       AND (cat.verbs IS NULL OR list_contains(cat.verbs, roles.verb_id))
+       AND (cat.activity_types IS NULL OR list_contains(cat.activity_types, roles.object_definition_type))
+       AND (cat.kinds IS NULL OR list_contains(cat.kinds, roles.kind))
+    QUALIFY row_number() OVER (PARTITION BY roles.statement_id, roles.role ORDER BY cat.priority) = 1
+)
+SELECT m.*, i.teacher_id,
+       coalesce(m.credit_unit_id, 'unlisted:' || m.object_id) AS unit_key,
+       CASE WHEN m.method = 'designated' AND m.role = 'learner' THEN coalesce(m.context_registration, m.object_id) ELSE '' END
+           AS attempt_key,
+       CASE WHEN m.voided THEN 'voided' WHEN m.authority_id IS NULL THEN 'untrusted' ELSE 'ok' END AS state,
+       coalesce(m.mastery_scaled, TRY_CAST(m.context_extensions::JSON ->> '{MASTERY_SCORE}' AS DOUBLE), m.category_min_scaled)
+           AS mastery
+FROM matched m LEFT JOIN cfg_ids i ON i.ifi = m.person_ifi
+"""
+
+_KEY = "teacher_id, category, unit_key, attempt_key, state"
+
+_GROUPS_SQL = f"""
+CREATE TEMP TABLE g AS
+SELECT *, sha256(concat_ws('|', teacher_id, unit_key, category, attempt_key, state,
+                           array_to_string(statement_ids, ','), $policy_version)) AS ledger_id
+FROM (
+    SELECT {_KEY}, any_value(method) AS method, any_value(credit_unit_id) AS credit_unit_id,
+           list(statement_id ORDER BY statement_id) AS statement_ids,
+           arg_min(statement_id, timestamp) AS primary_statement_id,
+           min(timestamp) AS activity_start, max(timestamp) AS activity_end, max(stored) AS last_stored,
+           arg_max(object_id, timestamp) AS activity_iri,
+           coalesce(arg_max(title, timestamp), arg_max(object_id, timestamp)) AS activity_title,
+           arg_max(provider_name, timestamp) AS provider_name,
+           arg_max(kind, timestamp) AS kind, arg_max(tier, timestamp) AS registry_tier,
+           arg_max(rating_mean, timestamp) AS registry_rating, arg_max(approval_ref, timestamp) AS approval_ref,
+           arg_max(approval_status, timestamp) AS approval_status, arg_max(weight, timestamp) AS weight,
+           arg_max(tier_bucket, timestamp) AS tier_bucket, arg_max(tier_flag, timestamp) AS tier_flag,
+           arg_max(notional_ms, timestamp) AS notional_ms, arg_max(scheduled_start, timestamp) AS scheduled_start,
+           arg_max(scheduled_minutes, timestamp) AS scheduled_minutes,
+           arg_max(estimated_minutes, timestamp) AS estimated_minutes, arg_max(move_on, timestamp) AS registry_move_on,
+           arg_max(repeatable, timestamp) AS repeatable, max(mastery) AS mastery_scaled,
+           list(DISTINCT source ORDER BY source) AS lrs_sources,
+           coalesce(list(DISTINCT authority_id ORDER BY authority_id) FILTER (WHERE authority_id IS NOT NULL), [])
+               AS authorities,
+           arg_max(evidence_level, level_rank) AS evidence_level,
+           bool_or(verb_id IN ('{COMPLETED}', '{SATISFIED}')) AS has_completed,
+           bool_or(verb_id = '{SATISFIED}' OR (verb_id = '{PASSED}' AND coalesce(result_success, true)
+                   AND (result_score_scaled IS NULL OR mastery IS NULL OR result_score_scaled >= mastery))) AS has_passed,
+           bool_or(verb_id = '{FAILED}' OR (verb_id = '{PASSED}' AND result_score_scaled < mastery)) AS has_failed,
+           max(result_score_scaled) FILTER (WHERE verb_id IN ('{PASSED}', '{FAILED}')) AS score_scaled,
+           max(result_duration_seconds) FILTER (WHERE verb_id IN ('{COMPLETED}', '{PASSED}', '{FAILED}', '{TERMINATED}'))
+               AS completion_duration_s,
+           max(TRY_CAST(context_extensions::JSON ->> '{VIDEO_LENGTH}' AS DOUBLE)) AS video_length_s,
+           bool_or(stored IS NOT NULL AND stored - timestamp > to_days(CAST($late_days AS INTEGER))) AS late_arrival,
+           bool_or(stored IS NOT NULL AND timestamp - stored > to_microseconds(CAST($skew_us AS BIGINT))) AS clock_skew,
+           count(*) AS statements
+    FROM c WHERE teacher_id IS NOT NULL
+    GROUP BY {_KEY}
+)
+"""
+
+# Intervals in integer milliseconds. Wall-clock intervals [timestamp, timestamp + duration)
+# feed attendance, measured session time and the cross-activity overlap rule; content intervals
+# (the Video Profile's played-segments) feed unique watch time. Both are unioned per ledger row
+# with a gaps-and-islands pass, so a re-watched or doubly reported minute counts once.
+_SEGMENTS_SQL = f"""
+CREATE TEMP TABLE seg AS
+WITH keyed AS (
+    SELECT g.ledger_id, g.method, g.scheduled_start, g.scheduled_minutes,
+           coalesce(g.video_length_s * 1000, g.estimated_minutes * 60000) AS length_ms,
+           c.timestamp, c.result_duration_seconds, c.result_extensions::JSON ->> '{PLAYED_SEGMENTS}' AS played
+    FROM c JOIN g USING (teacher_id, category, unit_key, attempt_key, state)
+    WHERE g.method <> 'designated'
+), pieces AS (
+    SELECT k.*, CAST(round(TRY_CAST(split_part(p.piece, '[.]', 1) AS DOUBLE) * 1000) AS BIGINT) AS from_ms,
+           CAST(round(TRY_CAST(split_part(p.piece, '[.]', 2) AS DOUBLE) * 1000) AS BIGINT) AS to_ms
+    FROM keyed k,
+         unnest(CASE WHEN k.played IS NULL OR k.played = '' THEN [NULL] ELSE string_split(k.played, '[,]') END) AS p(piece)
+), content AS (
+    SELECT ledger_id, 'content' AS kind, greatest(from_ms, 0) AS start_ms,
+           CASE WHEN length_ms IS NULL THEN to_ms ELSE least(to_ms, length_ms) END AS end_ms
+    FROM pieces WHERE method = 'video_unique_watch' AND from_ms IS NOT NULL AND to_ms > from_ms
+), spans AS (
+    SELECT ledger_id, method, scheduled_start, scheduled_minutes, epoch_ms(timestamp) AS start_ms,
+           epoch_ms(timestamp) + coalesce(CAST(round(result_duration_seconds * 1000) AS BIGINT),
+                                          sum(greatest(coalesce(to_ms - from_ms, 0), 0))) AS end_ms
+    FROM pieces GROUP BY ledger_id, method, scheduled_start, scheduled_minutes, timestamp, result_duration_seconds
+), wall AS (
+    SELECT ledger_id, 'wall' AS kind,
+           CASE WHEN method = 'attended_intervals' AND scheduled_start IS NOT NULL
+                THEN greatest(start_ms, epoch_ms(scheduled_start)) ELSE start_ms END AS start_ms,
+           CASE WHEN method = 'attended_intervals' AND scheduled_start IS NOT NULL AND scheduled_minutes IS NOT NULL
+                THEN least(end_ms, epoch_ms(scheduled_start) + scheduled_minutes * 60000) ELSE end_ms END AS end_ms
+    FROM spans
+), both_kinds AS (
+    SELECT * FROM content UNION ALL SELECT * FROM wall WHERE end_ms > start_ms
+), flagged AS (
+    SELECT *, CASE WHEN start_ms <= max(end_ms) OVER (PARTITION BY ledger_id, kind ORDER BY start_ms, end_ms
+                                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+                   THEN 0 ELSE 1 END AS new_island
+    FROM both_kinds
+), islands AS (
+    SELECT *, sum(new_island) OVER (PARTITION BY ledger_id, kind ORDER BY start_ms, end_ms ROWS UNBOUNDED PRECEDING) AS island
+    FROM flagged
+)
+SELECT ledger_id, kind, min(start_ms) AS start_ms, max(end_ms) AS end_ms FROM islands GROUP BY ledger_id, kind, island
+"""
+
+# Engagement during a live event: the teacher's answered/interacted/... statements whose object,
+# parent or grouping is the event, inside the scheduled window when there is one.
+_ENGAGEMENT_SQL = """
+CREATE TEMP TABLE eng AS
+WITH verbs AS (SELECT DISTINCT unnest(engagement_verbs) AS verb_id FROM cfg_cat),
+refs AS (
+    SELECT i.teacher_id, s.verb_id, s.timestamp, s.activity_date, ref.iri
+    FROM s JOIN cfg_ids i ON i.ifi = s.actor_ifi,
+         unnest(list_concat([s.object_id], coalesce(s.context_parent_ids, []), coalesce(s.context_grouping_ids, []))) AS ref(iri)
+    WHERE s.verb_id IN (SELECT verb_id FROM verbs) AND NOT s.voided AND s.authority_id IS NOT NULL
+), per_statement AS (
+    SELECT DISTINCT r.teacher_id, r.verb_id, r.timestamp, reg.credit_unit_id
+    FROM refs r JOIN cfg_reg reg ON reg.iri = r.iri AND r.activity_date >= reg.valid_from AND r.activity_date < reg.valid_to
+)
+SELECT g.ledger_id, count(*) AS interactions
+FROM g JOIN cfg_cat cat ON cat.category = g.category
+JOIN per_statement e ON e.teacher_id = g.teacher_id AND e.credit_unit_id = g.credit_unit_id
+   AND list_contains(cat.engagement_verbs, e.verb_id)
+   AND (g.scheduled_start IS NULL OR (e.timestamp >= g.scheduled_start
+        AND e.timestamp < g.scheduled_start + to_minutes(CAST(coalesce(g.scheduled_minutes, 0) AS BIGINT))))
+WHERE g.state = 'ok' AND len(cat.engagement_verbs) > 0
+GROUP BY g.ledger_id
+"""
+
+_UNMATCHED_SQL = """
+SELECT person_ifi AS actor_ifi, role, count(DISTINCT statement_id) AS statements,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen
+FROM c WHERE teacher_id IS NULL GROUP BY person_ifi, role ORDER BY statements DESC, actor_ifi
+"""
+
+_UNLISTED_SQL = """
+SELECT object_id AS activity_iri, any_value(object_definition_type) AS activity_type, category,
+       count(DISTINCT statement_id) AS statements, count(DISTINCT teacher_id) AS teachers,
+       min(timestamp) AS first_seen, max(timestamp) AS last_seen
+FROM c WHERE credit_unit_id IS NULL AND state = 'ok'
+GROUP BY object_id, category ORDER BY teachers DESC, statements DESC, activity_iri
+"""
+
+
+def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Table,
+                    identities: pa.Table, memberships: pa.Table) -> Evidence:
+    """Run the statement-level stages in DuckDB over the view ``statements``."""
+    _config_tables(con, policy, registry, identities, memberships)
+    con.execute(_STATEMENTS_SQL)
+    con.execute(_CANDIDATES_SQL)
+    con.execute(_GROUPS_SQL, {
+        "policy_version": policy.policy.version,
+        "late_days": policy.time.late_arrival_days,
+        "skew_us": int(policy.time.max_timestamp_after_stored_hours * 3_600_000_000),
+    })
+    con.execute(_SEGMENTS_SQL)
+    con.execute(_ENGAGEMENT_SQL)
+    groups = con.execute("""
+        SELECT g.*, coalesce(e.interactions, 0) AS interactions,
+               coalesce(w.ms, 0) AS wall_union_ms, coalesce(v.ms, 0) AS content_union_ms
+        FROM g LEFT JOIN eng e USING (ledger_id)
+        LEFT JOIN (SELECT ledger_id, sum(end_ms - start_ms) AS ms FROM seg WHERE kind = 'wall' GROUP BY ALL) w USING (ledger_id)
+        LEFT JOIN (SELECT ledger_id, sum(end_ms - start_ms) AS ms FROM seg WHERE kind = 'content' GROUP BY ALL) v
+            USING (ledger_id)
+        ORDER BY g.ledger_id
+    """).df()
+    wall = con.execute("SELECT ledger_id, start_ms, end_ms FROM seg WHERE kind = 'wall'").df()
+    watermark = con.execute("SELECT max(stored) FROM statements").fetchone()[0]
+    return Evidence(
+        groups=groups,
+        wall_segments=wall,
+        unmatched_actors=con.execute(_UNMATCHED_SQL).df(),
+        unlisted_resources=con.execute(_UNLISTED_SQL).df(),
+        statement_watermark=None if watermark is None else pd.Timestamp(watermark),
+    )
