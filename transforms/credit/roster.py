@@ -24,7 +24,7 @@ _IFI_PREFIXES = ("mbox:mailto:", "mbox_sha1sum:", "openid:", "account:")
 class RosterRow(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    teacher_id: str = Field(min_length=1)
+    teacher_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")  # names the statement-of-participation file
     display_name: str = Field(min_length=1)
     institution_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # becomes a folder name
     ifis: list[str] = Field(min_length=1)

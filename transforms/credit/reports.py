@@ -1,0 +1,166 @@
+"""What institutions receive: one folder each, holding only their own teachers.
+
+Per institution: the summaries and the ledger as Parquet, CSV and one XLSX workbook (Summary,
+Teachers, Ledger, Method), a readable HTML report with a chart of hours by category and of
+progress to the requirement, and a statement of participation per teacher (printable HTML,
+modelled on an annual statement of participation: totals by bucket against the requirement,
+line items, footnotes on caps and rounding, and a verification hash).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from transforms.credit.policy import Policy
+
+LIST_COLUMNS = ("evidence_statement_ids", "lrs_sources", "authorities", "reason_codes")
+_LEDGER_EXPORT_DROP = ("run_id",)
+
+
+def flat(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Lists joined with spaces, for CSV and spreadsheets."""
+    out = ledger.drop(columns=list(_LEDGER_EXPORT_DROP), errors="ignore").copy()
+    for column in LIST_COLUMNS:
+        if column in out:
+            out[column] = out[column].map(lambda values: " ".join(values) if values is not None else "")
+    return out
+
+
+def _naive(frame: pd.DataFrame) -> pd.DataFrame:
+    """Excel has no time zones: datetimes are written as UTC wall time."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
+            frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
+    return frame
+
+
+def method_text(policy: Policy) -> pd.DataFrame:
+    """The policy in plain language, one line per rule, with its version and hash."""
+    rows = [("policy", f"{policy.policy.id} version {policy.policy.version} (sha256 {policy.sha256})"),
+            ("unit", f"{policy.units.name}: {policy.units.minutes_per_unit} minutes; each activity floored to "
+                     f"{policy.units.rounding.step} h; under {policy.units.min_credit_per_activity} h earns nothing")]
+    for name, category in policy.categories.items():
+        rows.append((f"category {name}", f"hours by {category.hours.method}"
+                     + (f" from registry {category.hours.source}" if category.hours.source else "")
+                     + (f" x {category.hours.multiplier}" if category.hours.multiplier != 1 else "")
+                     + f"; bucket {category.bucket}; counted {category.repeat.replace('_', ' ')}"))
+    for name, bucket in policy.buckets.items():
+        caps = {key: value for key, value in bucket.cap.model_dump().items() if value is not None}
+        rows.append((f"bucket {name}", f"caps {caps}, applied in activity-date order" if caps else "no cap"))
+    rows.append(("overlap", "a minute counts once; precedence " + " > ".join(policy.dedup.overlap_precedence)))
+    rows.append(("requirement", f"{policy.requirement.pd_cycle_hours} h per {policy.periods.pd_cycle_years}-year PD cycle "
+                                f"(academic years pro rata)"))
+    rows.append(("continuity", f"flag when no credited learning for more than {policy.continuity.max_gap_days} days"))
+    return pd.DataFrame(rows, columns=["rule", "text"])
+
+
+def write_chart(path: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, title: str) -> None:
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
+    by_category = ledger.groupby("category")[["hours_credited", "hours_capped"]].sum().sort_values("hours_credited")
+    left.barh(by_category.index, by_category["hours_credited"], label="credited", color="#2f6f9f")
+    left.barh(by_category.index, by_category["hours_capped"], left=by_category["hours_credited"], label="capped",
+              color="#c9a227")
+    left.set_xlabel("hours")
+    left.set_title("Hours by category")
+    left.legend(loc="lower right")
+    progress = teachers.sort_values("credited_total")
+    requirement = progress["requirement_hours"].max() if len(progress) else 0
+    right.bar(range(len(progress)), progress["credited_total"], color="#2f6f9f", width=1.0)
+    right.axhline(requirement, color="#b03a2e", linestyle="--", label=f"requirement {requirement:g} h")
+    right.set_xlabel("teachers (sorted)")
+    right.set_ylabel("credited hours in the PD cycle")
+    right.set_title("Progress to the requirement")
+    right.legend(loc="upper left")
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="t", na_rep="", float_format=lambda value: f"{value:,.2f}")
+
+
+_STYLE = """<style>body{font-family:sans-serif;margin:2em;max-width:1100px}table.t{border-collapse:collapse;font-size:13px}
+table.t td,table.t th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left}small{color:#555}</style>"""
+
+
+def write_institution_report(folder: Path, institution_id: str, institution_rows: pd.DataFrame,
+                             teachers: pd.DataFrame, ledger: pd.DataFrame, policy: Policy, version: int) -> None:
+    latest_year = sorted(teachers.loc[teachers["period_kind"] == "academic_year", "period_id"].unique())[-1:]
+    year_ledger = ledger[ledger["academic_year"].isin(latest_year)]
+    cycles = teachers[teachers["period_kind"] == "pd_cycle"].sort_values("period_id").drop_duplicates("teacher_id", keep="last")
+    write_chart(folder / "hours_by_category.png", year_ledger, cycles,
+                f"{institution_id}, academic year {', '.join(latest_year)}")
+    flagged = teachers[(teachers["period_kind"] == "academic_year") & teachers["period_id"].isin(latest_year)
+                       & teachers["continuity_flag"].fillna(False).astype(bool)]
+    summary_columns = ["period_kind", "period_id", "teachers_in_scope", "teachers_with_credit", "teachers_requirement_met",
+                       "pct_requirement_met", "hours_total", *(f"hours_{b}" for b in policy.buckets), "capped_hours",
+                       "pending_items", "quality_rejected_items", "tier_C_uses", "teachers_flagged_gap"]
+    top = (year_ledger[year_ledger["hours_credited"] > 0].groupby(["credit_unit_id", "activity_title"])
+           .agg(teachers=("teacher_id", "nunique"), hours=("hours_credited", "sum"))
+           .sort_values("teachers", ascending=False).head(10).reset_index())
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Credit report {html.escape(institution_id)}</title>
+{_STYLE}</head><body>
+<h1>Informal-learning credit: {html.escape(institution_id)}</h1>
+<p><small>Summary version {version}; policy {html.escape(policy.policy.id)} {html.escape(policy.policy.version)}
+(sha256 {policy.sha256[:16]}…). Every figure is a sum of ledger rows in <code>ledger.csv</code>.</small></p>
+<img src="hours_by_category.png" alt="hours by category and progress to the requirement" width="100%">
+<h2>Summary by period</h2>{_table(institution_rows[summary_columns])}
+<h2>Continuity: teachers with a gap over {policy.continuity.max_gap_days} days ({len(flagged)})</h2>
+{_table(flagged[["teacher_id", "display_name", "last_credited_activity", "longest_gap_days"]])}
+<h2>Most used credited resources</h2>{_table(top)}
+<h2>How credit is computed</h2>{_table(method_text(policy))}
+</body></html>"""
+    (folder / "report.html").write_text(page, encoding="utf-8")
+
+
+def write_workbook(path: Path, institution_rows: pd.DataFrame, teachers: pd.DataFrame, ledger: pd.DataFrame,
+                   policy: Policy) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        _naive(institution_rows).to_excel(writer, sheet_name="Summary", index=False)
+        _naive(teachers).to_excel(writer, sheet_name="Teachers", index=False)
+        _naive(flat(ledger)).to_excel(writer, sheet_name="Ledger", index=False)
+        method_text(policy).to_excel(writer, sheet_name="Method", index=False)
+
+
+def statement_of_participation(teacher_rows: pd.DataFrame, ledger: pd.DataFrame, policy: Policy, version: int) -> str:
+    """One teacher's printable statement: totals per period and bucket, line items, footnotes, hash."""
+    first = teacher_rows.iloc[0]
+    items = ledger[["activity_end", "activity_title", "provider_name", "category", "registry_tier", "hours_credited",
+                    "hours_capped", "status", "primary_statement_id"]].copy()
+    items["activity_end"] = pd.to_datetime(items["activity_end"]).dt.strftime("%Y-%m-%d")
+    items["primary_statement_id"] = items["primary_statement_id"].str[:8]
+    totals = teacher_rows[["period_kind", "period_id", "credited_total", *(f"credited_{b}" for b in policy.buckets),
+                           "requirement_hours", "remaining_to_requirement", "longest_gap_days"]]
+    body = _table(totals) + _table(items.rename(columns={"activity_end": "date", "primary_statement_id": "evidence"}))
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Statement of participation</title>{_STYLE}</head>
+<body><h1>Statement of participation</h1>
+<p><b>{html.escape(str(first["display_name"]))}</b> ({html.escape(str(first["teacher_id"]))}),
+{html.escape(str(first["institution_id"]))}. Policy {html.escape(policy.policy.version)}, summary version {version}.</p>
+{body}
+<p><small>Hours are clock hours ({policy.units.minutes_per_unit} min), floored to {policy.units.rounding.step} h per activity.
+Caps apply per bucket in date order; hours over a cap are shown as capped and do not carry over.
+Evidence ids refer to xAPI statements kept by the cluster. Verification hash: {digest}</small></p></body></html>"""
+
+
+def write_statements(folder: Path, teachers: pd.DataFrame, ledger: pd.DataFrame, policy: Policy, version: int) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
+    by_teacher = dict(iter(ledger.groupby("teacher_id", sort=False)))
+    written = 0
+    for teacher_id, rows in teachers.groupby("teacher_id", sort=False):
+        items = by_teacher.get(teacher_id, ledger.iloc[0:0])
+        (folder / f"{teacher_id}.html").write_text(statement_of_participation(rows, items, policy, version),
+                                                   encoding="utf-8")
+        written += 1
+    return written
