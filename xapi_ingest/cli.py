@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 
+from transforms.credit.cli import add_credit_parser, cmd_credit
 from xapi_ingest.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import KEY_ENV, MissingKeyError, Pseudonymizer, load_key, publish
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Write realistic Moodle- and Open edX-like statements.")
     sample.add_argument("--out", required=True, type=Path)
     sample.add_argument("--count", type=int, default=1000)
+    add_credit_parser(commands)
     return parser
 
 
@@ -230,7 +232,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
-    "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample,
+    "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, "credit": cmd_credit,
 }
 
 
