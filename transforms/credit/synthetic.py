@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import random
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -256,22 +257,30 @@ def _iri_of(registry: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def generate_cluster(teachers: int = 150, seed: int = 7, activity_scale: int = 1) -> Cluster:
     """The demo cluster (3 institutions); ``activity_scale`` multiplies each teacher's activity for benchmarks."""
+    cluster, stream = cluster_stream(teachers, seed, activity_scale)
+    cluster.statements = list(stream)
+    return cluster
+
+
+def cluster_stream(teachers: int = 150, seed: int = 7, activity_scale: int = 1) -> tuple[Cluster, Iterator[dict[str, Any]]]:
+    """Roster and registry now, statements lazily: a million statements never sit in memory at once."""
     rng = random.Random(seed)
     cluster = Cluster(registry=_cluster_registry(rng))
-    moocs, webinars = _iri_of(cluster.registry, "mooc_course"), _iri_of(cluster.registry, "webinar")
-    classes, videos, articles = (_iri_of(cluster.registry, kind) for kind in ("master_class", "video", "article"))
-    actors: list[dict[str, Any]] = []
     for t in range(teachers):
-        teacher_id = f"T{t:05d}"
         name = f"{_FIRST[t % len(_FIRST)]} {_LAST[(t // len(_FIRST)) % len(_LAST)]}"
         ifis = [f"account:{MOODLE}|{1000 + t}", f"account:{OPENEDX}|teacher{t}"]
-        cluster.roster.append(roster_row(teacher_id, name, _INSTITUTIONS[t % len(_INSTITUTIONS)], ifis,
+        cluster.roster.append(roster_row(f"T{t:05d}", name, _INSTITUTIONS[t % len(_INSTITUTIONS)], ifis,
                                          pd_cycle_start=f"{2023 + t % 3}-09-01"))
-        actors.append(moodle_actor(str(1000 + t)))
-    presenters = {row["credit_unit_id"]: actors[rng.randrange(teachers)] for row in classes}
-    emit = cluster.statements.append
+    return cluster, _statements(rng, cluster.registry, teachers, activity_scale)
+
+
+def _statements(rng: random.Random, registry: list[dict[str, Any]], teachers: int,
+                activity_scale: int) -> Iterator[dict[str, Any]]:
+    moocs, webinars = _iri_of(registry, "mooc_course"), _iri_of(registry, "webinar")
+    classes, videos, articles = (_iri_of(registry, kind) for kind in ("master_class", "video", "article"))
+    presenters = {row["credit_unit_id"]: moodle_actor(str(1000 + rng.randrange(teachers))) for row in classes}
     for t in range(teachers):
-        moodle, edx = actors[t], openedx_actor(f"teacher{t}")
+        moodle, edx = moodle_actor(str(1000 + t)), openedx_actor(f"teacher{t}")
         for k in range(rng.randint(0, 2) * activity_scale):
             course = rng.choice(moocs)
             at = _AY_START + timedelta(days=rng.randrange(280), hours=rng.randrange(8, 20))
@@ -280,43 +289,42 @@ def generate_cluster(teachers: int = 150, seed: int = 7, activity_scale: int = 1
                                          else (moodle, course["activity_iri"], "Moodle", MOODLE_LRS))
             completion = course_completed(f"c{t}-{k}", actor, iri, course["title"], at,
                                           rng.uniform(0.5, 1.2) * float(course["notional_hours"]) * 3600, platform, lrs)
-            emit(completion)
-            emit(course_assessed(f"p{t}-{k}", actor, iri, course["title"], at + timedelta(minutes=3),
-                                 None if on_edx else round(rng.uniform(0.55, 1.0), 2), None if on_edx else 0.7, platform, lrs))
+            yield completion
+            yield course_assessed(f"p{t}-{k}", actor, iri, course["title"], at + timedelta(minutes=3),
+                                None if on_edx else round(rng.uniform(0.55, 1.0), 2), None if on_edx else 0.7, platform, lrs)
             if rng.random() < 0.03:
-                emit(void(f"v{t}-{k}", completion["id"], actor, at + timedelta(days=2), lrs))
+                yield void(f"v{t}-{k}", completion["id"], actor, at + timedelta(days=2), lrs)
         for k in range(rng.randint(1, 4) * activity_scale):
             event = rng.choice(webinars)
             start = datetime.fromisoformat(event["scheduled_start"].replace("Z", "+00:00"))
             joined = rng.choice([(0, 40, 45, 90), (0, 90, 90, 90), (10, 50, 55, 80), (0, 30, 30, 30)])
             lrs = UNKNOWN_LRS if rng.random() < 0.01 else MOODLE_LRS
-            emit(attended(f"w{t}-{k}a", moodle, event["activity_iri"], event["title"], start + timedelta(minutes=joined[0]),
-                          joined[1] - joined[0], lrs=lrs))
+            yield attended(f"w{t}-{k}a", moodle, event["activity_iri"], event["title"], start + timedelta(minutes=joined[0]),
+                         joined[1] - joined[0], lrs=lrs)
             if joined[2] < joined[3]:
-                emit(attended(f"w{t}-{k}b", moodle, event["activity_iri"], event["title"],
-                              start + timedelta(minutes=joined[2]), joined[3] - joined[2], lrs=lrs))
+                yield attended(f"w{t}-{k}b", moodle, event["activity_iri"], event["title"],
+                             start + timedelta(minutes=joined[2]), joined[3] - joined[2], lrs=lrs)
             for poll in range(rng.randint(2, 5)):
-                emit(answered(f"w{t}-{k}q{poll}", moodle, event["activity_iri"], start + timedelta(minutes=10 + 15 * poll),
-                              poll, lrs=lrs))
+                yield answered(f"w{t}-{k}q{poll}", moodle, event["activity_iri"], start + timedelta(minutes=10 + 15 * poll),
+                             poll, lrs=lrs)
         for k in range(rng.randint(0, 2) * activity_scale):
             mc = rng.choice(classes)
             start = datetime.fromisoformat(mc["scheduled_start"].replace("Z", "+00:00"))
-            emit(attended(f"m{t}-{k}", moodle, mc["activity_iri"], mc["title"], start, mc["scheduled_minutes"],
-                          kind="meeting", instructor=presenters[mc["credit_unit_id"]], lrs=FORMS_LRS))
+            yield attended(f"m{t}-{k}", moodle, mc["activity_iri"], mc["title"], start, mc["scheduled_minutes"],
+                         kind="meeting", instructor=presenters[mc["credit_unit_id"]], lrs=FORMS_LRS)
         for k in range(rng.randint(2, 6) * activity_scale):
             video = rng.choice(videos)
             length = video["estimated_minutes"] * 60
             at = _AY_START + timedelta(days=rng.randrange(280), hours=rng.randrange(8, 22))
             first = rng.uniform(0.3, 1.0) * length
             segments = [(0.0, first)] + ([(first * 0.8, length)] if rng.random() < 0.5 else [])
-            emit(video_session(f"vid{t}-{k}", edx, video["activity_iri"], video["title"], at, segments, length))
+            yield video_session(f"vid{t}-{k}", edx, video["activity_iri"], video["title"], at, segments, length)
         for k in range(rng.randint(2, 6) * activity_scale):
             article = rng.choice(articles)
             at = _AY_START + timedelta(days=rng.randrange(280), hours=rng.randrange(8, 22))
-            emit(resource_session(f"art{t}-{k}", moodle, article["activity_iri"], article["title"], at,
-                                  rng.choice([10, 20, 30, 45, 60])))
+            yield resource_session(f"art{t}-{k}", moodle, article["activity_iri"], article["title"], at,
+                                 rng.choice([10, 20, 30, 45, 60]))
         if t % 10 == 0:
             at = _AY_START + timedelta(days=rng.randrange(280), hours=9)
-            emit(resource_session(f"blog{t}", moodle, "https://blog.example.kz/formative-feedback", "Formative feedback blog",
-                                  at, 60))
-    return cluster
+            yield resource_session(f"blog{t}", moodle, "https://blog.example.kz/formative-feedback", "Formative feedback blog",
+                                 at, 60)
