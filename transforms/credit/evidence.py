@@ -26,6 +26,7 @@ TERMINATED = "http://adlnet.gov/expapi/verbs/terminated"
 PLAYED_SEGMENTS = "https://w3id.org/xapi/video/extensions/played-segments"
 VIDEO_LENGTH = "https://w3id.org/xapi/video/extensions/length"
 MASTERY_SCORE = "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"
+VIDEO_TYPE = "https://w3id.org/xapi/video/activity-type/video"
 _LEVEL_RANK = {"system_verified": 1, "host_attested": 2, "self_declared": 3}
 
 
@@ -60,73 +61,91 @@ def _config_tables(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.
 
 _STATEMENTS_SQL = f"""
 CREATE TEMP TABLE s AS
-WITH base AS (
-    SELECT statement_id, stored, timestamp, actor_ifi, verb_id, object_id, object_definition_type,
-           result_success, result_score_scaled, result_duration_seconds, result_extensions, context_extensions,
-           context_registration, context_instructor_ifi, authority_ifi, source, context_parent_ids, context_grouping_ids,
-           regexp_extract(authority_ifi, '^account:[^|]*\\|(.*)$', 1) AS authority_account
-    FROM statements WHERE verb_id <> '{VOIDED}'
+WITH authorities AS (
+    -- few distinct authorities: match them once, not once per statement
+    SELECT a.authority_ifi, coalesce(a1.authority_id, a2.authority_id) AS authority_id,
+           coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level,
+           coalesce(a1.level_rank, a2.level_rank) AS level_rank
+    FROM (SELECT DISTINCT authority_ifi FROM statements) a
+    LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || a.authority_ifi
+    LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || regexp_extract(a.authority_ifi, '^account:[^|]*\\|(.*)$', 1)
 ), voids AS (
-    SELECT voided_statement_id AS target, authority_ifi,
-           regexp_extract(authority_ifi, '^account:[^|]*\\|(.*)$', 1) AS account
-    FROM statements WHERE verb_id = '{VOIDED}' AND voided_statement_id IS NOT NULL
-), valid_voids AS (
     -- a void counts when a trusted authority sent it, or the authority that asserted the target
-    SELECT DISTINCT b.statement_id FROM voids v JOIN base b ON b.statement_id = v.target
-    LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || v.authority_ifi
-    LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || v.account
-    WHERE a1.auth_key IS NOT NULL OR a2.auth_key IS NOT NULL OR v.authority_ifi IS NOT DISTINCT FROM b.authority_ifi
+    SELECT v.voided_statement_id AS target, bool_or(au.authority_id IS NOT NULL) AS trusted_sender,
+           list(DISTINCT v.authority_ifi) AS senders
+    FROM statements v LEFT JOIN authorities au USING (authority_ifi)
+    WHERE v.verb_id = '{VOIDED}' AND v.voided_statement_id IS NOT NULL
+    GROUP BY v.voided_statement_id
 )
-SELECT b.*, vv.statement_id IS NOT NULL AS voided,
-       coalesce(a1.authority_id, a2.authority_id) AS authority_id,
-       coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level,
-       coalesce(a1.level_rank, a2.level_rank) AS level_rank,
-       CAST(b.timestamp AS DATE) AS activity_date
-FROM base b
-LEFT JOIN valid_voids vv ON vv.statement_id = b.statement_id
-LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || b.authority_ifi
-LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || b.authority_account
+SELECT b.statement_id, b.stored, b.timestamp, b.actor_ifi, b.verb_id, b.object_id, b.object_definition_type,
+       b.result_success, b.result_score_scaled, b.result_duration_seconds, b.context_registration,
+       b.context_instructor_ifi, b.authority_ifi, b.source, b.context_parent_ids, b.context_grouping_ids,
+       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
+            THEN json_extract_string(b.result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
+       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
+            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
+       CASE WHEN b.verb_id IN ('{PASSED}', '{FAILED}')
+            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery,
+       coalesce(v.trusted_sender OR list_contains(v.senders, b.authority_ifi), false) AS voided,
+       au.authority_id, au.evidence_level, au.level_rank, CAST(b.timestamp AS DATE) AS activity_date,
+       learner.teacher_id AS actor_teacher_id, facilitator.teacher_id AS instructor_teacher_id
+FROM statements b
+LEFT JOIN authorities au USING (authority_ifi)
+LEFT JOIN voids v ON v.target = b.statement_id
+LEFT JOIN cfg_ids learner ON learner.ifi = b.actor_ifi
+LEFT JOIN cfg_ids facilitator ON facilitator.ifi = b.context_instructor_ifi
+WHERE b.verb_id <> '{VOIDED}'
 """
 
 # Each statement matched to its registry row as of its activity date, then to at most one
-# learner category and one facilitator category (the first that matches, in policy order).
-_CANDIDATES_SQL = f"""
+# learner category and one facilitator category (the first that matches, in policy order). The
+# category rules are evaluated once per distinct (verb, activity type, kind), not per statement.
+_CANDIDATES_SQL = """
 CREATE TEMP TABLE c AS
 WITH r AS (
     SELECT s.*, g.credit_unit_id, g.kind, g.title, g.provider_name, g.notional_ms, g.scheduled_start,
            g.scheduled_minutes, g.estimated_minutes, g.move_on, g.mastery_scaled, g.repeatable, g.approval_status,
            g.approval_ref, g.rating_mean, g.tier, g.weight, g.tier_bucket, g.tier_flag
     FROM s LEFT JOIN cfg_reg g ON g.iri = s.object_id AND s.activity_date >= g.valid_from AND s.activity_date < g.valid_to
-), roles AS (
-    SELECT r.*, 'learner' AS role, r.actor_ifi AS person_ifi FROM r
-    UNION ALL
-    SELECT r.*, 'facilitator' AS role, r.context_instructor_ifi AS person_ifi FROM r WHERE r.context_instructor_ifi IS NOT NULL
+), combos AS (
+    SELECT DISTINCT verb_id, object_definition_type, kind FROM r
+), rules AS (
+    SELECT co.*, cat.role, arg_min(cat.category, cat.priority) AS category, arg_min(cat.method, cat.priority) AS method,
+           arg_min(cat.min_scaled, cat.priority) AS category_min_scaled
+    FROM combos co JOIN cfg_cat cat
+      ON (cat.verbs IS NULL OR list_contains(cat.verbs, co.verb_id))
+     AND (cat.activity_types IS NULL OR list_contains(cat.activity_types, co.object_definition_type))
+     AND (cat.kinds IS NULL OR list_contains(cat.kinds, co.kind))
+    GROUP BY ALL
 ), matched AS (
-    SELECT roles.*, cat.category, cat.method, cat.min_scaled AS category_min_scaled
-    FROM roles JOIN cfg_cat cat ON cat.role = roles.role
-       AND (cat.verbs IS NULL OR list_contains(cat.verbs, roles.verb_id))
-       AND (cat.activity_types IS NULL OR list_contains(cat.activity_types, roles.object_definition_type))
-       AND (cat.kinds IS NULL OR list_contains(cat.kinds, roles.kind))
-    QUALIFY row_number() OVER (PARTITION BY roles.statement_id, roles.role ORDER BY cat.priority) = 1
+    SELECT r.*, rules.role, rules.category, rules.method, rules.category_min_scaled,
+           CASE WHEN rules.role = 'learner' THEN r.actor_ifi ELSE r.context_instructor_ifi END AS person_ifi,
+           CASE WHEN rules.role = 'learner' THEN r.actor_teacher_id ELSE r.instructor_teacher_id END AS teacher_id
+    FROM r JOIN rules
+      ON rules.verb_id IS NOT DISTINCT FROM r.verb_id
+     AND rules.object_definition_type IS NOT DISTINCT FROM r.object_definition_type
+     AND rules.kind IS NOT DISTINCT FROM r.kind
+    WHERE rules.role = 'learner' OR r.context_instructor_ifi IS NOT NULL
+), keyed AS (
+    SELECT *,
+           coalesce(credit_unit_id, 'unlisted:' || object_id) AS unit_key,
+           CASE WHEN method = 'designated' AND role = 'learner' THEN coalesce(context_registration, object_id) ELSE '' END
+               AS attempt_key,
+           CASE WHEN voided THEN 'voided' WHEN authority_id IS NULL THEN 'untrusted' ELSE 'ok' END AS state,
+           coalesce(mastery_scaled, statement_mastery, category_min_scaled) AS mastery
+    FROM matched
 )
-SELECT m.*, i.teacher_id,
-       coalesce(m.credit_unit_id, 'unlisted:' || m.object_id) AS unit_key,
-       CASE WHEN m.method = 'designated' AND m.role = 'learner' THEN coalesce(m.context_registration, m.object_id) ELSE '' END
-           AS attempt_key,
-       CASE WHEN m.voided THEN 'voided' WHEN m.authority_id IS NULL THEN 'untrusted' ELSE 'ok' END AS state,
-       coalesce(m.mastery_scaled, TRY_CAST(m.context_extensions::JSON ->> '{MASTERY_SCORE}' AS DOUBLE), m.category_min_scaled)
-           AS mastery
-FROM matched m LEFT JOIN cfg_ids i ON i.ifi = m.person_ifi
+SELECT *, hash(teacher_id, category, unit_key, attempt_key, state) AS gkey FROM keyed
 """
-
-_KEY = "teacher_id, category, unit_key, attempt_key, state"
 
 _GROUPS_SQL = f"""
 CREATE TEMP TABLE g AS
 SELECT *, sha256(concat_ws('|', teacher_id, unit_key, category, attempt_key, state,
                            array_to_string(statement_ids, ','), $policy_version)) AS ledger_id
 FROM (
-    SELECT {_KEY}, any_value(method) AS method, any_value(credit_unit_id) AS credit_unit_id,
+    SELECT gkey, any_value(teacher_id) AS teacher_id, any_value(category) AS category, any_value(unit_key) AS unit_key,
+           any_value(attempt_key) AS attempt_key, any_value(state) AS state,
+           any_value(method) AS method, any_value(credit_unit_id) AS credit_unit_id,
            list(statement_id ORDER BY statement_id) AS statement_ids,
            arg_min(statement_id, timestamp) AS primary_statement_id,
            min(timestamp) AS activity_start, max(timestamp) AS activity_end, max(stored) AS last_stored,
@@ -152,12 +171,12 @@ FROM (
            max(result_score_scaled) FILTER (WHERE verb_id IN ('{PASSED}', '{FAILED}')) AS score_scaled,
            max(result_duration_seconds) FILTER (WHERE verb_id IN ('{COMPLETED}', '{PASSED}', '{FAILED}', '{TERMINATED}'))
                AS completion_duration_s,
-           max(TRY_CAST(context_extensions::JSON ->> '{VIDEO_LENGTH}' AS DOUBLE)) AS video_length_s,
+           max(video_length_s) AS video_length_s,
            bool_or(stored IS NOT NULL AND stored - timestamp > to_days(CAST($late_days AS INTEGER))) AS late_arrival,
            bool_or(stored IS NOT NULL AND timestamp - stored > to_microseconds(CAST($skew_us AS BIGINT))) AS clock_skew,
            count(*) AS statements
     FROM c WHERE teacher_id IS NOT NULL
-    GROUP BY {_KEY}
+    GROUP BY gkey
 )
 """
 
@@ -165,13 +184,13 @@ FROM (
 # feed attendance, measured session time and the cross-activity overlap rule; content intervals
 # (the Video Profile's played-segments) feed unique watch time. Both are unioned per ledger row
 # with a gaps-and-islands pass, so a re-watched or doubly reported minute counts once.
-_SEGMENTS_SQL = f"""
+_SEGMENTS_SQL = """
 CREATE TEMP TABLE seg AS
 WITH keyed AS (
     SELECT g.ledger_id, g.method, g.scheduled_start, g.scheduled_minutes,
            coalesce(g.video_length_s * 1000, g.estimated_minutes * 60000) AS length_ms,
-           c.timestamp, c.result_duration_seconds, c.result_extensions::JSON ->> '{PLAYED_SEGMENTS}' AS played
-    FROM c JOIN g USING (teacher_id, category, unit_key, attempt_key, state)
+           c.statement_id, c.timestamp, c.result_duration_seconds, c.played
+    FROM c JOIN g USING (gkey)
     WHERE g.method <> 'designated'
 ), pieces AS (
     SELECT k.*, CAST(round(TRY_CAST(split_part(p.piece, '[.]', 1) AS DOUBLE) * 1000) AS BIGINT) AS from_ms,
@@ -186,7 +205,8 @@ WITH keyed AS (
     SELECT ledger_id, method, scheduled_start, scheduled_minutes, epoch_ms(timestamp) AS start_ms,
            epoch_ms(timestamp) + coalesce(CAST(round(result_duration_seconds * 1000) AS BIGINT),
                                           sum(greatest(coalesce(to_ms - from_ms, 0), 0))) AS end_ms
-    FROM pieces GROUP BY ledger_id, method, scheduled_start, scheduled_minutes, timestamp, result_duration_seconds
+    FROM pieces GROUP BY ledger_id, statement_id, method, scheduled_start, scheduled_minutes, timestamp,
+             result_duration_seconds
 ), wall AS (
     SELECT ledger_id, 'wall' AS kind,
            CASE WHEN method = 'attended_intervals' AND scheduled_start IS NOT NULL
@@ -214,21 +234,21 @@ _ENGAGEMENT_SQL = """
 CREATE TEMP TABLE eng AS
 WITH verbs AS (SELECT DISTINCT unnest(engagement_verbs) AS verb_id FROM cfg_cat),
 refs AS (
-    SELECT i.teacher_id, s.verb_id, s.timestamp, s.activity_date, ref.iri
-    FROM s JOIN cfg_ids i ON i.ifi = s.actor_ifi,
-         unnest(list_concat([s.object_id], coalesce(s.context_parent_ids, []), coalesce(s.context_grouping_ids, []))) AS ref(iri)
-    WHERE s.verb_id IN (SELECT verb_id FROM verbs) AND NOT s.voided AND s.authority_id IS NOT NULL
+    SELECT s.statement_id, s.actor_teacher_id AS teacher_id, s.verb_id, s.timestamp, s.activity_date, ref.iri
+    FROM s, unnest(list_concat([s.object_id], coalesce(s.context_parent_ids, []), coalesce(s.context_grouping_ids, [])))
+            AS ref(iri)
+    WHERE s.verb_id IN (SELECT verb_id FROM verbs) AND s.actor_teacher_id IS NOT NULL AND NOT s.voided
+      AND s.authority_id IS NOT NULL
 ), per_statement AS (
-    SELECT DISTINCT r.teacher_id, r.verb_id, r.timestamp, reg.credit_unit_id
+    SELECT DISTINCT r.statement_id, r.teacher_id, r.verb_id, r.timestamp, reg.credit_unit_id
     FROM refs r JOIN cfg_reg reg ON reg.iri = r.iri AND r.activity_date >= reg.valid_from AND r.activity_date < reg.valid_to
 )
 SELECT g.ledger_id, count(*) AS interactions
 FROM g JOIN cfg_cat cat ON cat.category = g.category
 JOIN per_statement e ON e.teacher_id = g.teacher_id AND e.credit_unit_id = g.credit_unit_id
-   AND list_contains(cat.engagement_verbs, e.verb_id)
-   AND (g.scheduled_start IS NULL OR (e.timestamp >= g.scheduled_start
-        AND e.timestamp < g.scheduled_start + to_minutes(CAST(coalesce(g.scheduled_minutes, 0) AS BIGINT))))
-WHERE g.state = 'ok' AND len(cat.engagement_verbs) > 0
+WHERE g.state = 'ok' AND len(cat.engagement_verbs) > 0 AND list_contains(cat.engagement_verbs, e.verb_id)
+  AND (g.scheduled_start IS NULL OR (e.timestamp >= g.scheduled_start
+       AND e.timestamp < g.scheduled_start + to_minutes(CAST(coalesce(g.scheduled_minutes, 0) AS BIGINT))))
 GROUP BY g.ledger_id
 """
 
@@ -250,6 +270,7 @@ GROUP BY object_id, category ORDER BY teachers DESC, statements DESC, activity_i
 def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Table,
                     identities: pa.Table, memberships: pa.Table) -> Evidence:
     """Run the statement-level stages in DuckDB over the view ``statements``."""
+    con.execute("SET enable_progress_bar = false")
     _config_tables(con, policy, registry, identities, memberships)
     con.execute(_STATEMENTS_SQL)
     con.execute(_CANDIDATES_SQL)
@@ -261,7 +282,7 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
     con.execute(_SEGMENTS_SQL)
     con.execute(_ENGAGEMENT_SQL)
     groups = con.execute("""
-        SELECT g.*, coalesce(e.interactions, 0) AS interactions,
+        SELECT g.* EXCLUDE (gkey), coalesce(e.interactions, 0) AS interactions,
                coalesce(w.ms, 0) AS wall_union_ms, coalesce(v.ms, 0) AS content_union_ms
         FROM g LEFT JOIN eng e USING (ledger_id)
         LEFT JOIN (SELECT ledger_id, sum(end_ms - start_ms) AS ms FROM seg WHERE kind = 'wall' GROUP BY ALL) w USING (ledger_id)
