@@ -59,6 +59,24 @@ def _config_tables(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.
         con.register(name, table)
 
 
+# The lake is read once: every later stage works on this table, and JSON extensions are parsed
+# only on the rows that need them (video sessions, passed/failed assessments).
+_SCAN_SQL = f"""
+CREATE TEMP TABLE raw AS
+SELECT statement_id, stored, timestamp, actor_ifi, verb_id, object_id, object_definition_type,
+       result_success, result_score_scaled, result_duration_seconds, context_registration,
+       context_instructor_ifi, authority_ifi, source, voided_statement_id,
+       CASE WHEN verb_id IN (SELECT unnest(engagement_verbs) FROM cfg_cat)
+            THEN list_concat(coalesce(context_parent_ids, []), coalesce(context_grouping_ids, [])) END AS context_refs,
+       CASE WHEN object_definition_type = '{VIDEO_TYPE}'
+            THEN json_extract_string(result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
+       CASE WHEN object_definition_type = '{VIDEO_TYPE}'
+            THEN TRY_CAST(json_extract_string(context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
+       CASE WHEN verb_id IN ('{PASSED}', '{FAILED}')
+            THEN TRY_CAST(json_extract_string(context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery
+FROM statements
+"""
+
 _STATEMENTS_SQL = f"""
 CREATE TEMP TABLE s AS
 WITH authorities AS (
@@ -66,30 +84,22 @@ WITH authorities AS (
     SELECT a.authority_ifi, coalesce(a1.authority_id, a2.authority_id) AS authority_id,
            coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level,
            coalesce(a1.level_rank, a2.level_rank) AS level_rank
-    FROM (SELECT DISTINCT authority_ifi FROM statements) a
+    FROM (SELECT DISTINCT authority_ifi FROM raw) a
     LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || a.authority_ifi
     LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || regexp_extract(a.authority_ifi, '^account:[^|]*\\|(.*)$', 1)
 ), voids AS (
     -- a void counts when a trusted authority sent it, or the authority that asserted the target
     SELECT v.voided_statement_id AS target, bool_or(au.authority_id IS NOT NULL) AS trusted_sender,
            list(DISTINCT v.authority_ifi) AS senders
-    FROM statements v LEFT JOIN authorities au USING (authority_ifi)
+    FROM raw v LEFT JOIN authorities au USING (authority_ifi)
     WHERE v.verb_id = '{VOIDED}' AND v.voided_statement_id IS NOT NULL
     GROUP BY v.voided_statement_id
 )
-SELECT b.statement_id, b.stored, b.timestamp, b.actor_ifi, b.verb_id, b.object_id, b.object_definition_type,
-       b.result_success, b.result_score_scaled, b.result_duration_seconds, b.context_registration,
-       b.context_instructor_ifi, b.authority_ifi, b.source, b.context_parent_ids, b.context_grouping_ids,
-       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
-            THEN json_extract_string(b.result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
-       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
-            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
-       CASE WHEN b.verb_id IN ('{PASSED}', '{FAILED}')
-            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery,
+SELECT b.* EXCLUDE (voided_statement_id),
        coalesce(v.trusted_sender OR list_contains(v.senders, b.authority_ifi), false) AS voided,
        au.authority_id, au.evidence_level, au.level_rank, CAST(b.timestamp AS DATE) AS activity_date,
        learner.teacher_id AS actor_teacher_id, facilitator.teacher_id AS instructor_teacher_id
-FROM statements b
+FROM raw b
 LEFT JOIN authorities au USING (authority_ifi)
 LEFT JOIN voids v ON v.target = b.statement_id
 LEFT JOIN cfg_ids learner ON learner.ifi = b.actor_ifi
@@ -103,9 +113,7 @@ WHERE b.verb_id <> '{VOIDED}'
 _CANDIDATES_SQL = """
 CREATE TEMP TABLE c AS
 WITH r AS (
-    SELECT s.*, g.credit_unit_id, g.kind, g.title, g.provider_name, g.notional_ms, g.scheduled_start,
-           g.scheduled_minutes, g.estimated_minutes, g.move_on, g.mastery_scaled, g.repeatable, g.approval_status,
-           g.approval_ref, g.rating_mean, g.tier, g.weight, g.tier_bucket, g.tier_flag
+    SELECT s.*, g.reg_row, g.credit_unit_id, g.kind, g.mastery_scaled
     FROM s LEFT JOIN cfg_reg g ON g.iri = s.object_id AND s.activity_date >= g.valid_from AND s.activity_date < g.valid_to
 ), combos AS (
     SELECT DISTINCT verb_id, object_definition_type, kind FROM r
@@ -138,31 +146,27 @@ WITH r AS (
 SELECT *, hash(teacher_id, category, unit_key, attempt_key, state) AS gkey FROM keyed
 """
 
+# One row per group; registry attributes are those of the registry row in force at the group's
+# latest statement, joined once per group rather than carried per statement.
 _GROUPS_SQL = f"""
 CREATE TEMP TABLE g AS
-SELECT *, sha256(concat_ws('|', teacher_id, unit_key, category, attempt_key, state,
-                           array_to_string(statement_ids, ','), $policy_version)) AS ledger_id
+SELECT grouped.*, sha256(concat_ws('|', teacher_id, unit_key, category, attempt_key, state, statement_ids,
+                                   $policy_version)) AS ledger_id,
+       coalesce(reg.title, activity_iri) AS activity_title, reg.provider_name, reg.kind, reg.tier AS registry_tier,
+       reg.rating_mean AS registry_rating, reg.approval_ref, reg.approval_status, reg.weight, reg.tier_bucket,
+       reg.tier_flag, reg.notional_ms, reg.scheduled_start, reg.scheduled_minutes, reg.estimated_minutes,
+       reg.move_on AS registry_move_on, reg.repeatable
 FROM (
     SELECT gkey, any_value(teacher_id) AS teacher_id, any_value(category) AS category, any_value(unit_key) AS unit_key,
            any_value(attempt_key) AS attempt_key, any_value(state) AS state,
            any_value(method) AS method, any_value(credit_unit_id) AS credit_unit_id,
-           list(statement_id ORDER BY statement_id) AS statement_ids,
+           arg_max(reg_row, timestamp) AS reg_row,
+           string_agg(statement_id, ' ' ORDER BY statement_id) AS statement_ids,
            arg_min(statement_id, timestamp) AS primary_statement_id,
            min(timestamp) AS activity_start, max(timestamp) AS activity_end, max(stored) AS last_stored,
-           arg_max(object_id, timestamp) AS activity_iri,
-           coalesce(arg_max(title, timestamp), arg_max(object_id, timestamp)) AS activity_title,
-           arg_max(provider_name, timestamp) AS provider_name,
-           arg_max(kind, timestamp) AS kind, arg_max(tier, timestamp) AS registry_tier,
-           arg_max(rating_mean, timestamp) AS registry_rating, arg_max(approval_ref, timestamp) AS approval_ref,
-           arg_max(approval_status, timestamp) AS approval_status, arg_max(weight, timestamp) AS weight,
-           arg_max(tier_bucket, timestamp) AS tier_bucket, arg_max(tier_flag, timestamp) AS tier_flag,
-           arg_max(notional_ms, timestamp) AS notional_ms, arg_max(scheduled_start, timestamp) AS scheduled_start,
-           arg_max(scheduled_minutes, timestamp) AS scheduled_minutes,
-           arg_max(estimated_minutes, timestamp) AS estimated_minutes, arg_max(move_on, timestamp) AS registry_move_on,
-           arg_max(repeatable, timestamp) AS repeatable, max(mastery) AS mastery_scaled,
-           list(DISTINCT source ORDER BY source) AS lrs_sources,
-           coalesce(list(DISTINCT authority_id ORDER BY authority_id) FILTER (WHERE authority_id IS NOT NULL), [])
-               AS authorities,
+           arg_max(object_id, timestamp) AS activity_iri, max(mastery) AS mastery_scaled,
+           string_agg(DISTINCT source, ' ' ORDER BY source) AS lrs_sources,
+           coalesce(string_agg(DISTINCT authority_id, ' ' ORDER BY authority_id), '') AS authorities,
            arg_max(evidence_level, level_rank) AS evidence_level,
            bool_or(verb_id IN ('{COMPLETED}', '{SATISFIED}')) AS has_completed,
            bool_or(verb_id = '{SATISFIED}' OR (verb_id = '{PASSED}' AND coalesce(result_success, true)
@@ -177,7 +181,7 @@ FROM (
            count(*) AS statements
     FROM c WHERE teacher_id IS NOT NULL
     GROUP BY gkey
-)
+) grouped LEFT JOIN cfg_reg reg USING (reg_row)
 """
 
 # Intervals in integer milliseconds. Wall-clock intervals [timestamp, timestamp + duration)
@@ -232,13 +236,10 @@ SELECT ledger_id, kind, min(start_ms) AS start_ms, max(end_ms) AS end_ms FROM is
 # parent or grouping is the event, inside the scheduled window when there is one.
 _ENGAGEMENT_SQL = """
 CREATE TEMP TABLE eng AS
-WITH verbs AS (SELECT DISTINCT unnest(engagement_verbs) AS verb_id FROM cfg_cat),
-refs AS (
+WITH refs AS (
     SELECT s.statement_id, s.actor_teacher_id AS teacher_id, s.verb_id, s.timestamp, s.activity_date, ref.iri
-    FROM s, unnest(list_concat([s.object_id], coalesce(s.context_parent_ids, []), coalesce(s.context_grouping_ids, [])))
-            AS ref(iri)
-    WHERE s.verb_id IN (SELECT verb_id FROM verbs) AND s.actor_teacher_id IS NOT NULL AND NOT s.voided
-      AND s.authority_id IS NOT NULL
+    FROM s, unnest(list_concat([s.object_id], s.context_refs)) AS ref(iri)
+    WHERE s.context_refs IS NOT NULL AND s.actor_teacher_id IS NOT NULL AND NOT s.voided AND s.authority_id IS NOT NULL
 ), per_statement AS (
     SELECT DISTINCT r.statement_id, r.teacher_id, r.verb_id, r.timestamp, reg.credit_unit_id
     FROM refs r JOIN cfg_reg reg ON reg.iri = r.iri AND r.activity_date >= reg.valid_from AND r.activity_date < reg.valid_to
@@ -272,7 +273,10 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
     """Run the statement-level stages in DuckDB over the view ``statements``."""
     con.execute("SET enable_progress_bar = false")
     _config_tables(con, policy, registry, identities, memberships)
+    con.execute(_SCAN_SQL)
+    watermark = con.execute("SELECT max(stored) FROM raw").fetchone()[0]
     con.execute(_STATEMENTS_SQL)
+    con.execute("DROP TABLE raw")
     con.execute(_CANDIDATES_SQL)
     con.execute(_GROUPS_SQL, {
         "policy_version": policy.policy.version,
@@ -291,7 +295,6 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
         ORDER BY g.ledger_id
     """).df()
     wall = con.execute("SELECT ledger_id, start_ms, end_ms FROM seg WHERE kind = 'wall'").df()
-    watermark = con.execute("SELECT max(stored) FROM statements").fetchone()[0]
     return Evidence(
         groups=groups,
         wall_segments=wall,

@@ -14,6 +14,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.credit.decide import apply_rules
 from transforms.credit.evidence import Evidence, gather_evidence
@@ -21,6 +22,7 @@ from transforms.credit.periods import academic_year_label, academic_year_start_y
 from transforms.credit.policy import Policy
 from transforms.credit.sequence import apply_caps, mark_repeats, remove_overlap
 
+LIST_COLUMNS = ("evidence_statement_ids", "lrs_sources", "authorities", "reason_codes")  # space-separated in frames
 HOUR_COLUMNS = ("hours_measured", "hours_designated", "hours_computed", "hours_rounded", "hours_weighted",
                 "hours_overlap", "hours_after_overlap", "hours_credited", "hours_capped")
 
@@ -113,10 +115,7 @@ def build_ledger(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Ta
     ledger = apply_caps(ledger, policy)
     ledger["explanation"] = _explanations(ledger, policy)
     late = ledger["late_arrival"].fillna(False).to_numpy(bool)
-    ledger["reason_codes"] = [
-        [code for code in (reason, "late_arrival" if is_late else "") if code]
-        for reason, is_late in zip(ledger["reason"], late, strict=True)
-    ]
+    ledger["reason_codes"] = (ledger["reason"] + np.where(late, " late_arrival", "")).str.strip()
     for column in HOUR_COLUMNS:  # exact: every value is a multiple of the step, or a measured figure
         values = np.nan_to_num(ledger[f"{column}_ms"].astype("float64").to_numpy(), nan=np.nan)
         ledger[column] = np.round(values / policy.unit_ms, 6)
@@ -128,6 +127,18 @@ def build_ledger(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Ta
     )
     ledger = ledger[LEDGER_COLUMNS].sort_values(["institution_id", "teacher_id", "activity_end", "ledger_id"])
     return ledger.reset_index(drop=True), evidence
+
+
+def ledger_table(ledger: pd.DataFrame) -> pa.Table:
+    """The ledger as Arrow, with the space-separated id columns as real lists (as the reference's schema has them)."""
+    table = pa.Table.from_pandas(ledger, preserve_index=False)
+    for name in LIST_COLUMNS:
+        position = table.schema.get_field_index(name)
+        column = table[name].cast(pa.string())
+        text = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+        lists = pc.if_else(pc.is_null(text), pa.scalar([], pa.list_(pa.string())), pc.utf8_split_whitespace(text))
+        table = table.set_column(position, name, lists)
+    return table.replace_schema_metadata(None)  # pandas' metadata still describes the text columns
 
 
 def new_run_id() -> tuple[str, datetime]:

@@ -101,7 +101,7 @@ def load_registry(path: Path | str, policy: Policy) -> tuple[pa.Table, str]:
         rule = policy.registry.tiers[tier]
         for iri in dict.fromkeys((row.activity_iri, *row.same_as)):
             records.append({
-                "iri": iri, "credit_unit_id": row.credit_unit_id, "kind": row.kind, "title": row.title,
+                "reg_row": len(records), "iri": iri, "credit_unit_id": row.credit_unit_id, "kind": row.kind, "title": row.title,
                 "provider_name": row.provider_name,
                 "notional_ms": None if row.notional_hours is None else int(row.notional_hours * 3_600_000),
                 "scheduled_start": row.scheduled_start, "scheduled_minutes": row.scheduled_minutes,
@@ -116,7 +116,7 @@ def load_registry(path: Path | str, policy: Policy) -> tuple[pa.Table, str]:
 
 
 REGISTRY_SCHEMA = pa.schema([
-    ("iri", pa.string()), ("credit_unit_id", pa.string()), ("kind", pa.string()), ("title", pa.string()),
+    ("reg_row", pa.int64()), ("iri", pa.string()), ("credit_unit_id", pa.string()), ("kind", pa.string()), ("title", pa.string()),
     ("provider_name", pa.string()), ("notional_ms", pa.int64()), ("scheduled_start", pa.timestamp("us", tz="UTC")),
     ("scheduled_minutes", pa.int64()), ("estimated_minutes", pa.int64()), ("move_on", pa.string()),
     ("mastery_scaled", pa.float64()), ("repeatable", pa.string()), ("approval_status", pa.string()),

@@ -21,18 +21,6 @@ import pandas as pd
 
 from transforms.credit.policy import Policy
 
-LIST_COLUMNS = ("evidence_statement_ids", "lrs_sources", "authorities", "reason_codes")
-_LEDGER_EXPORT_DROP = ("run_id",)
-
-
-def flat(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Lists joined with spaces, for CSV and spreadsheets."""
-    out = ledger.drop(columns=list(_LEDGER_EXPORT_DROP), errors="ignore").copy()
-    for column in LIST_COLUMNS:
-        if column in out:
-            out[column] = out[column].map(lambda values: " ".join(values) if values is not None else "")
-    return out
-
 
 def _naive(frame: pd.DataFrame) -> pd.DataFrame:
     """Excel has no time zones: datetimes are written as UTC wall time."""

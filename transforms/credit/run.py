@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
-from transforms.credit.ledger import Provenance, build_ledger, new_run_id
+from transforms.credit.ledger import Provenance, build_ledger, ledger_table, new_run_id
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
-from transforms.credit.reports import flat, write_institution_report, write_statements, write_workbook
+from transforms.credit.reports import write_institution_report, write_statements, write_workbook
 from transforms.credit.roster import load_roster
 from transforms.credit.summaries import institution_summaries, teacher_summaries
 from transforms.credit.versions import (
@@ -65,7 +66,7 @@ class CreditRunSummary:
 def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, institutions: pd.DataFrame,
                    evidence, policy, version: int, statements: bool) -> None:
     folder.mkdir(parents=True)
-    ledger.to_parquet(folder / "ledger.parquet", index=False)
+    pq.write_table(ledger_table(ledger), folder / "ledger.parquet")
     for name, frame in (("teacher_summary", teachers), ("institution_summary", institutions)):
         frame.to_parquet(folder / f"{name}.parquet", index=False)
         frame.to_csv(folder / f"{name}.csv", index=False)
@@ -79,8 +80,8 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
         target.mkdir(parents=True)
         own_ledger = by_institution.get(institution_id, ledger.iloc[0:0])
         own_summary = institutions[institutions["institution_id"] == institution_id]
-        own_ledger.to_parquet(target / "ledger.parquet", index=False)
-        flat(own_ledger).to_csv(target / "ledger.csv", index=False)
+        pq.write_table(ledger_table(own_ledger), target / "ledger.parquet")
+        own_ledger.drop(columns="run_id").to_csv(target / "ledger.csv", index=False)
         own_teachers.to_csv(target / "teachers.csv", index=False)
         own_summary.to_csv(target / "institution_summary.csv", index=False)
         write_workbook(target / "credit_summary.xlsx", own_summary, own_teachers, own_ledger, policy)
