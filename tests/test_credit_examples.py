@@ -159,3 +159,29 @@ def test_institution_folders_hold_only_their_own_teachers(world):
         others = set().union(*roster.values()) - expected - {"T2"}
         text = (own / "report.html").read_text() + (own / "ledger.csv").read_text()
         assert not any(f",{other}," in text for other in others)
+
+
+def test_ledger_expectation_suite_names_real_columns_and_holds(world):
+    """The GX suite is data for the quality runner; here each expectation is checked to refer to real
+    ledger columns, to carry a severity, and (for the critical ones that are simple to restate) to hold."""
+    import json
+    from pathlib import Path
+
+    suite = json.loads((Path(__file__).resolve().parents[1] / "expectations" / "credit_ledger.json").read_text())
+    ledger = world["ledger"]
+    for expectation in suite["expectations"]:
+        assert expectation["meta"]["severity"] in {"critical", "warning"}
+        kwargs = expectation["kwargs"]
+        for key in ("column", "column_A", "column_B"):
+            if key in kwargs:
+                assert kwargs[key] in ledger.columns, kwargs[key]
+        if expectation["meta"]["severity"] == "critical":
+            kind = expectation["type"]
+            if kind == "expect_column_values_to_not_be_null":
+                assert ledger[kwargs["column"]].notna().all(), kwargs["column"]
+            elif kind == "expect_column_values_to_be_in_set":
+                assert ledger[kwargs["column"]].dropna().isin(kwargs["value_set"]).all()
+            elif kind == "expect_column_pair_values_A_to_be_greater_than_B":
+                assert (ledger[kwargs["column_A"]] >= ledger[kwargs["column_B"]]).all()
+            elif kind == "expect_column_values_to_be_unique":
+                assert ledger[kwargs["column"]].is_unique
