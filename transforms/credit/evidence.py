@@ -143,7 +143,11 @@ WITH r AS (
            coalesce(mastery_scaled, statement_mastery, category_min_scaled) AS mastery
     FROM matched
 )
-SELECT *, hash(teacher_id, category, unit_key, attempt_key, state) AS gkey FROM keyed
+SELECT hash(teacher_id, category, unit_key, attempt_key, state) AS gkey, teacher_id, category, unit_key, attempt_key,
+       state, method, role, person_ifi, credit_unit_id, reg_row, statement_id, timestamp, stored, object_id,
+       object_definition_type, verb_id, source, authority_id, evidence_level, level_rank, result_success,
+       result_score_scaled, result_duration_seconds, video_length_s, played, mastery
+FROM keyed
 """
 
 # One row per group; registry attributes are those of the registry row in force at the group's
@@ -160,14 +164,14 @@ FROM (
     SELECT gkey, any_value(teacher_id) AS teacher_id, any_value(category) AS category, any_value(unit_key) AS unit_key,
            any_value(attempt_key) AS attempt_key, any_value(state) AS state,
            any_value(method) AS method, any_value(credit_unit_id) AS credit_unit_id,
-           arg_max(reg_row, timestamp) AS reg_row,
+           arg_max(reg_row, (timestamp, statement_id)) AS reg_row,
            string_agg(statement_id, ' ' ORDER BY statement_id) AS statement_ids,
-           arg_min(statement_id, timestamp) AS primary_statement_id,
+           arg_min(statement_id, (timestamp, statement_id)) AS primary_statement_id,
            min(timestamp) AS activity_start, max(timestamp) AS activity_end, max(stored) AS last_stored,
-           arg_max(object_id, timestamp) AS activity_iri, max(mastery) AS mastery_scaled,
+           arg_max(object_id, (timestamp, statement_id)) AS activity_iri, max(mastery) AS mastery_scaled,
            string_agg(DISTINCT source, ' ' ORDER BY source) AS lrs_sources,
            coalesce(string_agg(DISTINCT authority_id, ' ' ORDER BY authority_id), '') AS authorities,
-           arg_max(evidence_level, level_rank) AS evidence_level,
+           arg_max(evidence_level, (level_rank, evidence_level)) AS evidence_level,
            bool_or(verb_id IN ('{COMPLETED}', '{SATISFIED}')) AS has_completed,
            bool_or(verb_id = '{SATISFIED}' OR (verb_id = '{PASSED}' AND coalesce(result_success, true)
                    AND (result_score_scaled IS NULL OR mastery IS NULL OR result_score_scaled >= mastery))) AS has_passed,
@@ -273,18 +277,20 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
     """Run the statement-level stages in DuckDB over the view ``statements``."""
     con.execute("SET enable_progress_bar = false")
     _config_tables(con, policy, registry, identities, memberships)
+    con.execute("SET preserve_insertion_order = false")  # order comes from explicit sorts; saves memory
     con.execute(_SCAN_SQL)
     watermark = con.execute("SELECT max(stored) FROM raw").fetchone()[0]
     con.execute(_STATEMENTS_SQL)
-    con.execute("DROP TABLE raw")
+    con.execute("DROP TABLE raw")  # each intermediate goes as soon as the next stage has what it needs
     con.execute(_CANDIDATES_SQL)
     con.execute(_GROUPS_SQL, {
         "policy_version": policy.policy.version,
         "late_days": policy.time.late_arrival_days,
         "skew_us": int(policy.time.max_timestamp_after_stored_hours * 3_600_000_000),
     })
-    con.execute(_SEGMENTS_SQL)
     con.execute(_ENGAGEMENT_SQL)
+    con.execute("DROP TABLE s")
+    con.execute(_SEGMENTS_SQL)
     groups = con.execute("""
         SELECT g.* EXCLUDE (gkey), coalesce(e.interactions, 0) AS interactions,
                coalesce(w.ms, 0) AS wall_union_ms, coalesce(v.ms, 0) AS content_union_ms
@@ -295,10 +301,8 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
         ORDER BY g.ledger_id
     """).df()
     wall = con.execute("SELECT ledger_id, start_ms, end_ms FROM seg WHERE kind = 'wall'").df()
-    return Evidence(
-        groups=groups,
-        wall_segments=wall,
-        unmatched_actors=con.execute(_UNMATCHED_SQL).df(),
-        unlisted_resources=con.execute(_UNLISTED_SQL).df(),
-        statement_watermark=None if watermark is None else pd.Timestamp(watermark),
-    )
+    unmatched, unlisted = con.execute(_UNMATCHED_SQL).df(), con.execute(_UNLISTED_SQL).df()
+    for table in ("c", "g", "seg", "eng"):
+        con.execute(f"DROP TABLE {table}")
+    return Evidence(groups=groups, wall_segments=wall, unmatched_actors=unmatched, unlisted_resources=unlisted,
+                    statement_watermark=None if watermark is None else pd.Timestamp(watermark))
