@@ -59,48 +59,44 @@ def _config_tables(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.
         con.register(name, table)
 
 
-# The lake is read once: every later stage works on this table, and JSON extensions are parsed
-# only on the rows that need them (video sessions, passed/failed assessments).
-_SCAN_SQL = f"""
-CREATE TEMP TABLE raw AS
-SELECT statement_id, stored, timestamp, actor_ifi, verb_id, object_id, object_definition_type,
-       result_success, result_score_scaled, result_duration_seconds, context_registration,
-       context_instructor_ifi, authority_ifi, source, voided_statement_id,
-       CASE WHEN verb_id IN (SELECT unnest(engagement_verbs) FROM cfg_cat)
-            THEN list_concat(coalesce(context_parent_ids, []), coalesce(context_grouping_ids, [])) END AS context_refs,
-       CASE WHEN object_definition_type = '{VIDEO_TYPE}'
-            THEN json_extract_string(result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
-       CASE WHEN object_definition_type = '{VIDEO_TYPE}'
-            THEN TRY_CAST(json_extract_string(context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
-       CASE WHEN verb_id IN ('{PASSED}', '{FAILED}')
-            THEN TRY_CAST(json_extract_string(context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery
-FROM statements
+# Authorities and voids come from a narrow scan; the one wide scan of the lake then applies them
+# and parses JSON extensions only on the rows that need them (video sessions, passed/failed).
+_AUTHORITIES_SQL = f"""
+CREATE TEMP TABLE auth_map AS
+SELECT a.authority_ifi, a.last_stored, a.voided_ids, coalesce(a1.authority_id, a2.authority_id) AS authority_id,
+       coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level, coalesce(a1.level_rank, a2.level_rank) AS level_rank
+FROM (SELECT authority_ifi, max(stored) AS last_stored,
+             list(voided_statement_id) FILTER (WHERE verb_id = '{VOIDED}' AND voided_statement_id IS NOT NULL) AS voided_ids
+      FROM statements GROUP BY authority_ifi) a
+LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || a.authority_ifi
+LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || regexp_extract(a.authority_ifi, '^account:[^|]*\\|(.*)$', 1)
+"""
+
+_VOIDS_SQL = """
+CREATE TEMP TABLE voids AS  -- a void counts when a trusted authority sent it, or the one that asserted the target
+SELECT target, bool_or(authority_id IS NOT NULL) AS trusted_sender, list(DISTINCT authority_ifi) AS senders
+FROM (SELECT unnest(voided_ids) AS target, authority_ifi, authority_id FROM auth_map WHERE voided_ids IS NOT NULL)
+GROUP BY target
 """
 
 _STATEMENTS_SQL = f"""
 CREATE TEMP TABLE s AS
-WITH authorities AS (
-    -- few distinct authorities: match them once, not once per statement
-    SELECT a.authority_ifi, coalesce(a1.authority_id, a2.authority_id) AS authority_id,
-           coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level,
-           coalesce(a1.level_rank, a2.level_rank) AS level_rank
-    FROM (SELECT DISTINCT authority_ifi FROM raw) a
-    LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || a.authority_ifi
-    LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || regexp_extract(a.authority_ifi, '^account:[^|]*\\|(.*)$', 1)
-), voids AS (
-    -- a void counts when a trusted authority sent it, or the authority that asserted the target
-    SELECT v.voided_statement_id AS target, bool_or(au.authority_id IS NOT NULL) AS trusted_sender,
-           list(DISTINCT v.authority_ifi) AS senders
-    FROM raw v LEFT JOIN authorities au USING (authority_ifi)
-    WHERE v.verb_id = '{VOIDED}' AND v.voided_statement_id IS NOT NULL
-    GROUP BY v.voided_statement_id
-)
-SELECT b.* EXCLUDE (voided_statement_id),
+SELECT b.statement_id, b.stored, b.timestamp, b.actor_ifi, b.verb_id, b.object_id, b.object_definition_type,
+       b.result_success, b.result_score_scaled, b.result_duration_seconds, b.context_registration,
+       b.context_instructor_ifi, b.source,
+       CASE WHEN b.verb_id IN (SELECT unnest(engagement_verbs) FROM cfg_cat)
+            THEN list_concat(coalesce(b.context_parent_ids, []), coalesce(b.context_grouping_ids, [])) END AS context_refs,
+       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
+            THEN json_extract_string(b.result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
+       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
+            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
+       CASE WHEN b.verb_id IN ('{PASSED}', '{FAILED}')
+            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery,
        coalesce(v.trusted_sender OR list_contains(v.senders, b.authority_ifi), false) AS voided,
        au.authority_id, au.evidence_level, au.level_rank, CAST(b.timestamp AS DATE) AS activity_date,
        learner.teacher_id AS actor_teacher_id, facilitator.teacher_id AS instructor_teacher_id
-FROM raw b
-LEFT JOIN authorities au USING (authority_ifi)
+FROM statements b
+LEFT JOIN auth_map au USING (authority_ifi)
 LEFT JOIN voids v ON v.target = b.statement_id
 LEFT JOIN cfg_ids learner ON learner.ifi = b.actor_ifi
 LEFT JOIN cfg_ids facilitator ON facilitator.ifi = b.context_instructor_ifi
@@ -238,19 +234,22 @@ SELECT ledger_id, kind, min(start_ms) AS start_ms, max(end_ms) AS end_ms FROM is
 
 # Engagement during a live event: the teacher's answered/interacted/... statements whose object,
 # parent or grouping is the event, inside the scheduled window when there is one.
-_ENGAGEMENT_SQL = """
-CREATE TEMP TABLE eng AS
+_ENGAGEMENT_REFS_SQL = """
+CREATE TEMP TABLE eng_refs AS
 WITH refs AS (
     SELECT s.statement_id, s.actor_teacher_id AS teacher_id, s.verb_id, s.timestamp, s.activity_date, ref.iri
     FROM s, unnest(list_concat([s.object_id], s.context_refs)) AS ref(iri)
     WHERE s.context_refs IS NOT NULL AND s.actor_teacher_id IS NOT NULL AND NOT s.voided AND s.authority_id IS NOT NULL
-), per_statement AS (
-    SELECT DISTINCT r.statement_id, r.teacher_id, r.verb_id, r.timestamp, reg.credit_unit_id
-    FROM refs r JOIN cfg_reg reg ON reg.iri = r.iri AND r.activity_date >= reg.valid_from AND r.activity_date < reg.valid_to
 )
+SELECT DISTINCT r.statement_id, r.teacher_id, r.verb_id, r.timestamp, reg.credit_unit_id
+FROM refs r JOIN cfg_reg reg ON reg.iri = r.iri AND r.activity_date >= reg.valid_from AND r.activity_date < reg.valid_to
+"""
+
+_ENGAGEMENT_SQL = """
+CREATE TEMP TABLE eng AS
 SELECT g.ledger_id, count(*) AS interactions
 FROM g JOIN cfg_cat cat ON cat.category = g.category
-JOIN per_statement e ON e.teacher_id = g.teacher_id AND e.credit_unit_id = g.credit_unit_id
+JOIN eng_refs e ON e.teacher_id = g.teacher_id AND e.credit_unit_id = g.credit_unit_id
 WHERE g.state = 'ok' AND len(cat.engagement_verbs) > 0 AND list_contains(cat.engagement_verbs, e.verb_id)
   AND (g.scheduled_start IS NULL OR (e.timestamp >= g.scheduled_start
        AND e.timestamp < g.scheduled_start + to_minutes(CAST(coalesce(g.scheduled_minutes, 0) AS BIGINT))))
@@ -278,18 +277,19 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
     con.execute("SET enable_progress_bar = false")
     _config_tables(con, policy, registry, identities, memberships)
     con.execute("SET preserve_insertion_order = false")  # order comes from explicit sorts; saves memory
-    con.execute(_SCAN_SQL)
-    watermark = con.execute("SELECT max(stored) FROM raw").fetchone()[0]
+    con.execute(_AUTHORITIES_SQL)
+    watermark = con.execute("SELECT max(last_stored) FROM auth_map").fetchone()[0]
+    con.execute(_VOIDS_SQL)
     con.execute(_STATEMENTS_SQL)
-    con.execute("DROP TABLE raw")  # each intermediate goes as soon as the next stage has what it needs
+    con.execute(_ENGAGEMENT_REFS_SQL)
     con.execute(_CANDIDATES_SQL)
+    con.execute("DROP TABLE s")  # each intermediate goes as soon as the next stage has what it needs
     con.execute(_GROUPS_SQL, {
         "policy_version": policy.policy.version,
         "late_days": policy.time.late_arrival_days,
         "skew_us": int(policy.time.max_timestamp_after_stored_hours * 3_600_000_000),
     })
     con.execute(_ENGAGEMENT_SQL)
-    con.execute("DROP TABLE s")
     con.execute(_SEGMENTS_SQL)
     groups = con.execute("""
         SELECT g.* EXCLUDE (gkey), coalesce(e.interactions, 0) AS interactions,
@@ -302,7 +302,7 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
     """).df()
     wall = con.execute("SELECT ledger_id, start_ms, end_ms FROM seg WHERE kind = 'wall'").df()
     unmatched, unlisted = con.execute(_UNMATCHED_SQL).df(), con.execute(_UNLISTED_SQL).df()
-    for table in ("c", "g", "seg", "eng"):
+    for table in ("auth_map", "voids", "eng_refs", "c", "g", "seg", "eng"):
         con.execute(f"DROP TABLE {table}")
     return Evidence(groups=groups, wall_segments=wall, unmatched_actors=unmatched, unlisted_resources=unlisted,
                     statement_watermark=None if watermark is None else pd.Timestamp(watermark))
