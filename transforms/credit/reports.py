@@ -18,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from transforms.credit.policy import Policy
 
@@ -51,6 +53,11 @@ def method_text(policy: Policy) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "text"])
 
 
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV through Arrow's writer: a ledger of a few hundred thousand rows in a second, not ten."""
+    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
 def write_chart(path: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, title: str) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
     by_category = ledger.groupby("category")[["hours_credited", "hours_capped"]].sum().sort_values("hours_credited")
@@ -62,7 +69,8 @@ def write_chart(path: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, title:
     left.legend(loc="lower right")
     progress = teachers.sort_values("credited_total")
     requirement = progress["requirement_hours"].max() if len(progress) else 0
-    right.bar(range(len(progress)), progress["credited_total"], color="#2f6f9f", width=1.0)
+    # one filled step curve rather than a bar per teacher: thousands of bars take matplotlib seconds to draw
+    right.fill_between(range(len(progress)), progress["credited_total"].to_numpy(), step="mid", color="#2f6f9f")
     right.axhline(requirement, color="#b03a2e", linestyle="--", label=f"requirement {requirement:g} h")
     right.set_xlabel("teachers (sorted)")
     right.set_ylabel("credited hours in the PD cycle")

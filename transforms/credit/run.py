@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from transforms.credit.ledger import Provenance, build_ledger, ledger_table, new_run_id
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
-from transforms.credit.reports import write_institution_report, write_statements, write_workbook
+from transforms.credit.reports import write_csv, write_institution_report, write_statements, write_workbook
 from transforms.credit.roster import load_roster
 from transforms.credit.summaries import institution_summaries, teacher_summaries
 from transforms.credit.versions import (
@@ -69,9 +69,9 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
     pq.write_table(ledger_table(ledger), folder / "ledger.parquet")
     for name, frame in (("teacher_summary", teachers), ("institution_summary", institutions)):
         frame.to_parquet(folder / f"{name}.parquet", index=False)
-        frame.to_csv(folder / f"{name}.csv", index=False)
-    evidence.unlisted_resources.to_csv(folder / "review_queue.csv", index=False)
-    evidence.unmatched_actors.to_csv(folder / "unmatched_actors.csv", index=False)
+        write_csv(frame, folder / f"{name}.csv")
+    write_csv(evidence.unlisted_resources, folder / "review_queue.csv")
+    write_csv(evidence.unmatched_actors, folder / "unmatched_actors.csv")
     by_institution = dict(iter(ledger.groupby("institution_id", sort=False)))
     for institution_id, own_teachers in teachers.groupby("institution_id", sort=False):
         if institution_id == "unassigned":
@@ -81,9 +81,9 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
         own_ledger = by_institution.get(institution_id, ledger.iloc[0:0])
         own_summary = institutions[institutions["institution_id"] == institution_id]
         pq.write_table(ledger_table(own_ledger), target / "ledger.parquet")
-        own_ledger.drop(columns="run_id").to_csv(target / "ledger.csv", index=False)
-        own_teachers.to_csv(target / "teachers.csv", index=False)
-        own_summary.to_csv(target / "institution_summary.csv", index=False)
+        write_csv(own_ledger.drop(columns="run_id"), target / "ledger.csv")
+        write_csv(own_teachers, target / "teachers.csv")
+        write_csv(own_summary, target / "institution_summary.csv")
         write_workbook(target / "credit_summary.xlsx", own_summary, own_teachers, own_ledger, policy)
         write_institution_report(target, str(institution_id), own_summary, own_teachers, own_ledger, policy, version)
         if statements:
