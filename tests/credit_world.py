@@ -79,6 +79,7 @@ def roster() -> list[dict[str, Any]]:
         x.roster_row("T4", "Teacher Four", "S-42", ids("t4")),
         x.roster_row("T5", "Teacher Five", "S-42", ids("t5")),
         x.roster_row("T6", "Teacher Six", "S-42", ids("t6")),
+        x.roster_row("T7", "Teacher Seven", "S-42", ids("t7")),
     ]
 
 
@@ -133,6 +134,9 @@ def statements() -> dict[str, dict[str, Any]]:
         "t6late": x.resource_session("t6-p1", lms("t6"), IRI["P-1"], "Reading 1", at("2024-10-01T08:00:00"), 1200),
         "t6early": x.resource_session("t6-p3", lms("t6"), IRI["P-3"], "Reading 3", at("2024-09-15T08:00:00"), 900),
     }
+    for n in range(6):  # T7: the same session reported six times (an LMS resending with new ids)
+        s[f"t7-mc9-{n}"] = x.attended(f"t7-mc9-{n}", lms("t7"), IRI["MC-9"], "MC-9", at("2025-04-15T14:00:00"), 120,
+                                      kind="meeting", instructor=lms("t9"), lrs=x.FORMS_LRS)
     for n, statement in enumerate(_webinar("t2", [(0, 40), (45, 90)], 4)):
         s[f"w55-{n}"] = statement
     for n, statement in enumerate(_webinar("t2v", [(0, 60)], 4)):

@@ -128,6 +128,12 @@ def test_caps_follow_activity_dates_not_arrival_order(world):
     assert (late["hours_credited"], late["hours_capped"], late["status"]) == (15.0, 5.0, "partially_capped")
 
 
+def test_a_session_reported_many_times_counts_once(world):
+    resent = row(world, *(f"t7-mc9-{n}" for n in range(6)), teacher_id="T7")
+    assert (resent["attendance_ratio"], resent["hours_measured"], resent["hours_overlap"]) == (1.0, 2.0, 0.0)
+    assert (resent["status"], resent["hours_credited"]) == ("credited", 2.0)
+
+
 def test_totals_equal_the_sum_of_the_ledger(world):
     ledger, teachers = world["ledger"], world["teachers"]
     for kind, column in (("academic_year", "academic_year"), ("pd_cycle", "pd_cycle_id")):
@@ -146,7 +152,7 @@ def test_totals_equal_the_sum_of_the_ledger(world):
 def test_institution_folders_hold_only_their_own_teachers(world):
     folder = world["folder"] / "institutions"
     assert sorted(p.name for p in folder.iterdir()) == ["S-17", "S-42", "S-99"]
-    roster = {"S-17": {"T1", "T2", "T3"}, "S-42": {"T4", "T5", "T6"}, "S-99": {"T2", "T9", "T2V", "T2E"}}
+    roster = {"S-17": {"T1", "T2", "T3"}, "S-42": {"T4", "T5", "T6", "T7"}, "S-99": {"T2", "T9", "T2V", "T2E"}}
     for institution, expected in roster.items():
         own = folder / institution
         ledger = pd.read_csv(own / "ledger.csv")

@@ -219,7 +219,9 @@ WITH keyed AS (
                 THEN least(end_ms, epoch_ms(scheduled_start) + scheduled_minutes * 60000) ELSE end_ms END AS end_ms
     FROM spans
 ), both_kinds AS (
-    SELECT * FROM content UNION ALL SELECT * FROM wall WHERE end_ms > start_ms
+    -- DISTINCT makes (start_ms, end_ms) a total order inside each partition, so the two window
+    -- passes below see rows in the same order (a resent session has the very same interval)
+    SELECT DISTINCT * FROM (SELECT * FROM content UNION ALL SELECT * FROM wall WHERE end_ms > start_ms)
 ), flagged AS (
     SELECT *, CASE WHEN start_ms <= max(end_ms) OVER (PARTITION BY ledger_id, kind ORDER BY start_ms, end_ms
                                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
