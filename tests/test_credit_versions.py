@@ -82,3 +82,18 @@ def test_late_statement_is_credited_flagged_and_counted(tmp_path):
     institutions = pd.read_parquet(run.output_dir / "institution_summary.parquet")
     s42 = institutions[(institutions["institution_id"] == "S-42") & (institutions["period_id"] == "2024-25")].iloc[0]
     assert s42["late_rows"] == 1
+
+
+def test_cli_runs_and_reports_the_version(tmp_path, capsys):
+    from xapi_ingest.cli import main
+
+    ingest(tmp_path / "lake", list(statements().values()))
+    registry, roster = write_config(tmp_path)
+    arguments = ["credit", "--lake", str(tmp_path / "lake"), "--policy", str(POLICY), "--registry", str(registry),
+                 "--roster", str(roster), "--out", str(tmp_path / "out"), "--no-statements"]
+    assert main(arguments) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("new version v0001") and "untrusted_source" in first
+    assert not (tmp_path / "out" / "versions" / "v0001" / "institutions" / "S-17" / "statements").exists()
+    assert main(arguments) == 0
+    assert capsys.readouterr().out.startswith("unchanged; latest version v0001")

@@ -98,7 +98,7 @@ LEDGER_COLUMNS = [
     "ledger_id", "run_id", "computed_at", "policy_id", "policy_version", "policy_sha256", "registry_snapshot_id",
     "statement_watermark_stored", "teacher_id", "institution_id", "evidence_level", "credit_unit_id", "activity_iri",
     "activity_title", "provider_name", "kind", "category", "method", "bucket", "registry_tier", "registry_rating",
-    "approval_ref", "activity_start", "activity_end", "academic_year", "pd_cycle_id", "evidence_statement_ids",
+    "approval_ref", "tier_flag", "activity_start", "activity_end", "academic_year", "pd_cycle_id", "evidence_statement_ids",
     "primary_statement_id", "statements", "lrs_sources", "authorities", "score_scaled", "mastery_scaled",
     "attendance_ratio", "interactions", "unique_watch_s", *HOUR_COLUMNS, "weight", "status", "reason_codes",
     "explanation", "duplicate_of", "late_arrival",
