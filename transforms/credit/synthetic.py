@@ -270,7 +270,7 @@ def cluster_stream(teachers: int = 150, seed: int = 7, activity_scale: int = 1) 
         name = f"{_FIRST[t % len(_FIRST)]} {_LAST[(t // len(_FIRST)) % len(_LAST)]}"
         ifis = [f"account:{MOODLE}|{1000 + t}", f"account:{OPENEDX}|teacher{t}"]
         cluster.roster.append(roster_row(f"T{t:05d}", name, _INSTITUTIONS[t % len(_INSTITUTIONS)], ifis,
-                                         pd_cycle_start=f"{2023 + t % 3}-09-01"))
+                                         pd_cycle_start="2024-09-01" if (t // 3) % 3 == 2 else "2025-09-01"))
     return cluster, _statements(rng, cluster.registry, teachers, activity_scale)
 
 
