@@ -11,6 +11,7 @@ from pathlib import Path
 
 import msgspec
 
+from transforms.credit.cli import add_credit_parser, cmd_credit
 from transforms.sequences import cli as sequences_cli
 from xapi_ingest.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
 from xapi_ingest.lake import Lake
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--count", type=int, default=1000)
     add_quality_parsers(commands)
     sequences_cli.add_parsers(commands)
+    add_credit_parser(commands)
     return parser
 
 
@@ -304,7 +306,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
     "pull": cmd_pull, "sync": cmd_sync, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS,
-    "lsa": sequences_cli.cmd_lsa, "sequences": sequences_cli.cmd_sequences,
+    "lsa": sequences_cli.cmd_lsa, "sequences": sequences_cli.cmd_sequences, "credit": cmd_credit,
 }
 
 

@@ -1,0 +1,103 @@
+"""Versioned outputs: a run that changes anything writes a new version; nothing is edited in place.
+
+``OUT/versions.json`` lists every version with its inputs (policy hash, registry snapshot,
+statement watermark) and the version it supersedes. Each summary row carries a content id, and
+when a teacher's or institution's figures change (a voided completion, a late statement, an
+approved resource) its new row names the id of the row it supersedes. A run whose ledger is
+identical to the latest version's writes nothing, so re-running is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pandas as pd
+
+MANIFEST = "versions.json"
+_TEACHER_KEY = ["teacher_id", "institution_id", "period_kind", "period_id"]
+_INSTITUTION_KEY = ["institution_id", "period_kind", "period_id"]
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    version: int
+    run_id: str
+    computed_at: str
+    fingerprint: str
+    policy_version: str
+    policy_sha256: str
+    registry_snapshot_id: str
+    statement_watermark_stored: str | None
+    supersedes_version: int | None
+    ledger_rows: int
+    credited_hours: float
+
+
+def read_manifest(out_dir: Path) -> list[VersionRecord]:
+    path = out_dir / MANIFEST
+    if not path.exists():
+        return []
+    return [VersionRecord(**entry) for entry in json.loads(path.read_text())["versions"]]
+
+
+def version_dir(out_dir: Path, version: int) -> Path:
+    return out_dir / "versions" / f"v{version:04d}"
+
+
+def fingerprint(ledger: pd.DataFrame, policy_sha256: str, registry_snapshot_id: str, roster_sha256: str) -> str:
+    """What the outputs depend on: inputs' hashes plus every decision (ids, institution, status, hours)."""
+    digest = hashlib.sha256(f"{policy_sha256}\n{registry_snapshot_id}\n{roster_sha256}\n".encode())
+    rows = ledger[["ledger_id", "institution_id", "status", "hours_credited", "hours_capped"]].sort_values("ledger_id")
+    digest.update(rows.to_csv(index=False).encode())
+    return digest.hexdigest()
+
+
+def _content_id(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    text = frame[columns].astype(str).agg("|".join, axis=1)
+    return text.map(lambda value: hashlib.sha256(value.encode()).hexdigest()[:24])
+
+
+def stamp_summaries(teachers: pd.DataFrame, institutions: pd.DataFrame, version: int,
+                    previous: Path | None, policy_sha256: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add summary_id, summary_version and supersedes_summary_id (the previous row, when it differs)."""
+    stamped = []
+    for frame, key, name, content in (
+        (teachers, _TEACHER_KEY, "teacher_summary.parquet", ["ledger_checksum", "credited_total", "capped_hours",
+                                                             "pending_items", "longest_gap_days"]),
+        (institutions, _INSTITUTION_KEY, "institution_summary.parquet", ["teachers_in_scope", "hours_total",
+                                                                         "capped_hours", "pending_items",
+                                                                         "quality_rejected_items"]),
+    ):
+        frame = frame.copy()
+        frame["summary_id"] = _content_id(frame.assign(_policy=policy_sha256), [*key, *content, "_policy"])
+        frame["summary_version"] = version
+        frame["supersedes_summary_id"] = None
+        if previous is not None and (previous / name).exists():
+            before = pd.read_parquet(previous / name, columns=[*key, "summary_id"]).rename(
+                columns={"summary_id": "_previous"})
+            frame = frame.merge(before, how="left", on=key)
+            changed = frame["_previous"].notna() & (frame["_previous"] != frame["summary_id"])
+            frame.loc[changed, "supersedes_summary_id"] = frame.loc[changed, "_previous"]
+            frame = frame.drop(columns="_previous")
+        stamped.append(frame)
+    return stamped[0], stamped[1]
+
+
+def commit_version(out_dir: Path, staging: Path, record: VersionRecord) -> Path:
+    """Move a fully written staging folder into place, then append to the manifest atomically."""
+    target = version_dir(out_dir, record.version)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():  # a crashed run left it but never reached the manifest: it is not a version
+        shutil.rmtree(target)
+    os.replace(staging, target)
+    records = [*read_manifest(out_dir), record]
+    temporary = out_dir / f".{MANIFEST}.tmp"
+    temporary.write_text(json.dumps({"versions": [asdict(entry) for entry in records]}, indent=2))
+    os.replace(temporary, out_dir / MANIFEST)
+    (out_dir / "LATEST").write_text(f"v{record.version:04d}\n")
+    return target
