@@ -2,8 +2,8 @@
 
 1. starts one real Ralph LRS per platform on 127.0.0.1 (Ralph's own virtual environment);
 2. generates the demo cluster (:mod:`xapi_ingest.demo_data`) and emits it to those LRSs with
-   tincan's ``RemoteLRS``, as the platforms' xAPI plugins would, re-sending one batch as an LMS
-   does after a timeout;
+   tincan's ``RemoteLRS``, as the platforms' xAPI plugins would, re-sending statements as a
+   plugin does after a timeout;
 3. runs the ``xapi_ingest`` and ``xapi_analytics`` DAGs with real Airflow (SQLite metadata in
    ``<out>/airflow``) through ``dag.test()``;
 4. prints what landed and where everything is, then stops the LRSs.
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from transforms.credit.synthetic import LRS_HOME
 
+from transforms.credit.synthetic import LRS_HOME
 from xapi_ingest.airflow_local import DagRunResult, airflow_environment, migrate, run_dag
 from xapi_ingest.demo_data import TOLERATED_FOR, DemoCluster, build
 from xapi_ingest.lake import Lake
@@ -36,15 +36,18 @@ from xapi_ingest.settings import CONFIG
 
 DEMO_KEY = "demo-only-pseudonym-key-not-for-production"
 EMIT_BATCH = 500
+RESENT = 25  # statements an LMS re-sends after a timed-out POST
 
 
-def emit(lrs: LocalRalph, statements: list[dict], resent: list[dict]) -> None:
-    """POST as an LMS plugin would: tincan statements, in batches, plus one re-sent batch."""
+def emit(lrs: LocalRalph, statements: list[dict]) -> None:
+    """POST as an LMS plugin would: tincan statements in batches, each batch after the first
+    re-sending the previous batch's last statements, as a plugin does after a timeout."""
     from tincan import RemoteLRS, Statement
 
     remote = RemoteLRS(endpoint=lrs.endpoint, username=lrs.username, password=lrs.password, version="1.0.3")
-    batches = [statements[i:i + EMIT_BATCH] for i in range(0, len(statements), EMIT_BATCH)] + [resent]
-    for batch in batches:
+    size = min(EMIT_BATCH, -(-len(statements) // 2))  # at least two batches, so one re-send happens
+    for start in range(0, len(statements), size):
+        batch = statements[max(0, start - RESENT):start + size]
         response = remote.save_statements([Statement(statement) for statement in batch])
         if not response.success:
             raise RuntimeError(f"the LRS refused a batch: HTTP {response.response.status} {str(response.data)[:300]}")
@@ -90,7 +93,7 @@ def run(out: Path, teachers: int = 150, console: Console | None = None) -> dict[
                 shutil.rmtree(workdir / "data", ignore_errors=True)  # each run emits to empty LRSs
                 lrs = LocalRalph(workdir, username=_source_id(account), authority_account=(account, LRS_HOME))
                 lrss[account] = stack.enter_context(lrs)
-                emit(lrs, demo.by_lrs[account], demo.resent[account])
+                emit(lrs, demo.by_lrs[account])
         env = airflow_environment(out / "airflow", {
             "XAPI_SOURCES": str(out / "sources.yaml"), "XAPI_LAKE": str(out / "lake"),
             "XAPI_REPORTS": str(out / "reports"), KEY_ENV: DEMO_KEY, "XAPI_TASK_RETRIES": "0",

@@ -4,8 +4,8 @@ Three institutions and their teachers (``transforms.credit.synthetic``: MOOC cou
 master classes attended and delivered, videos, digital resources, cross-platform duplicates,
 voids), Moodle forum discussions of collaborative scenarios coded by raters
 (``transforms.sequences.synthetic``), and the faults of real producers: statements our
-validator rejects but a lax LRS stores, a statement Open edX tolerably mislabels, and an LMS
-that re-sends a batch after a timeout. Statements are grouped by the platform LRS that would
+validator rejects but a lax LRS stores, and a statement Open edX tolerably mislabels (the
+emitter adds re-sent batches). Statements are grouped by the platform LRS that would
 store them (the ``authority`` the generator assigned), so each LRS is a source of its own.
 """
 
@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transforms.credit.synthetic import MOODLE, Cluster, generate_cluster
-
 from transforms.sequences.synthetic import Teacher, collaborative_discussions
 
 DISCUSSIONS_LRS = "lrs-moodle-prod"  # Moodle forums post to the Moodle LRS
@@ -29,7 +28,6 @@ TOLERATED_FOR = {"lrs-openedx": ["object-type.invalid"]}  # Open edX sends objec
 class DemoCluster:
     cluster: Cluster
     by_lrs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    resent: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # an LMS retrying a batch
     faulty: int = 0  # statements with a producer fault (quarantined, or tolerated where configured)
 
     @property
@@ -49,7 +47,7 @@ def _broken(statement: dict[str, Any], number: int) -> dict[str, Any]:
         case 0:
             broken["result"] = {"score": {"scaled": 1.7}}  # a percentage sent as a scaled score
         case 1:
-            broken["actor"] = {"objectType": "Agent", "mbox": "teacher@school.example.kz"}  # mbox without mailto:
+            broken["result"] = {"score": {"raw": 120, "min": 0, "max": 100}}  # bonus points above the maximum
         case 2:
             broken["verb"] = {"id": "completed", "display": {"en-US": "completed"}}  # a verb that is not an IRI
         case _:
@@ -71,7 +69,6 @@ def build(teachers: int = 150, discussions: int = 40, seed: int = 7) -> DemoClus
             faults = [f for f in faults if f["object"].get("objectType") != "GroupActivity"]
         statements.extend(faults)
         demo.faulty += len(faults)
-        demo.resent[lrs] = statements[:25]
     demo.by_lrs = dict(by_lrs)
     return demo
 

@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import asdict
 from datetime import timedelta
+from pathlib import Path
 
 from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import Pseudonymizer, load_key, publish
@@ -104,3 +105,13 @@ def run_sequences(settings: Settings) -> dict[str, object]:
     from transforms.sequences import run_sequences as sequences
 
     return sequences(settings.lake, settings.sequences_scheme, settings.reports / "sequences").as_dict()
+
+
+def run_credit(settings: Settings) -> dict[str, object]:
+    from transforms.credit.run import run_credit as credit
+
+    summary = credit(settings.lake, settings.credit_policy, settings.credit_registry, settings.credit_roster,
+                     settings.reports / "credit")
+    for line in summary.lines():
+        log.info("%s", line)
+    return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(summary).items()}

@@ -12,9 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-
-class ConfigError(ValueError):
-    """A configuration file that cannot be used; the message lists every problem found."""
+from xapi_ingest.config import ConfigError  # one error type for every configuration file
 
 
 def _line_index(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
