@@ -76,6 +76,7 @@ def write_sources(path: Path, lrss: dict[str, LocalRalph]) -> dict[str, str]:
 
 def run(out: Path, teachers: int = 150, console: Console | None = None) -> dict[str, DagRunResult]:
     console = console or Console(stderr=True)
+    out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with console.status("generating the demo cluster"):
@@ -127,10 +128,15 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
         table.add_row(source, f"{count:,}", str(tolerated), str(quarantined.get(source, 0)))
     console.print(table)
     reports = out / "reports"
+    _credit_headline(reports / "credit", console)
+    _sequences_headline(reports / "sequences", console)
+    latest = reports / "credit" / "versions" / _read(reports / "credit" / "LATEST")
     where = {
         "lake (restricted)": lake.statements_dir, "quarantine": lake.quarantine_dir,
-        "analyst zone (pseudonymized)": lake.analyst_dir, "Data Docs": reports / "data_docs",
-        "credit reports": reports / "credit", "behaviour sequences": reports / "sequences",
+        "analyst zone (pseudonymized)": lake.analyst_dir, "Data Docs": reports / "data_docs" / "index.html",
+        "credit (latest version)": latest, "institution reports": latest / "institutions" / "<id>" / "report.html",
+        "behaviour sequences report": reports / "sequences" / "report.html",
+        "transition diagram": reports / "sequences" / "knowledge-construction" / "diagram.png",
         "Airflow logs": out / "airflow",
     }
     for label, path in where.items():
@@ -140,6 +146,35 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
     failed = [dag for dag, result in results.items() if result.state != "success"]
     if failed:
         console.print(f"[red]DAG run(s) failed: {', '.join(failed)}; see the logs above[/red]")
+
+
+def _read(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else "(none)"
+
+
+def _credit_headline(credit: Path, console: Console) -> None:
+    summary = credit / "versions" / _read(credit / "LATEST") / "institution_summary.csv"
+    if not summary.exists():
+        return
+    import pandas as pd
+
+    years = pd.read_csv(summary).query("period_kind == 'academic_year'")
+    table = Table(title="informal-learning credit by institution (academic years)")
+    for column in ("institution", "year", "teachers", "with credit", "hours", "flagged gap"):
+        table.add_column(column, justify="left" if column in ("institution", "year") else "right")
+    for row in years.itertuples():
+        table.add_row(row.institution_id, row.period_id, str(row.teachers_in_scope), str(row.teachers_with_credit),
+                      f"{row.hours_total:,.1f}", str(row.teachers_flagged_gap))
+    console.print(table)
+
+
+def _sequences_headline(sequences: Path, console: Console) -> None:
+    import json
+
+    for lsa in sorted(sequences.glob("*/lsa.json")):
+        result = json.loads(lsa.read_text())
+        arrows = ", ".join(f"{s['from']}→{s['to']} (z={s['z']:.2f})" for s in result["significant"])
+        console.print(f"significant sequences, {lsa.parent.name} ({result['n_transitions']:,} transitions): {arrows or 'none'}")
 
 
 def main(argv: list[str] | None = None) -> int:

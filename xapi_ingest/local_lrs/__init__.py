@@ -57,6 +57,9 @@ class LocalRalph:
     authority_account: tuple[str, str] | None = None
     _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        self.workdir = Path(self.workdir).resolve()  # Ralph runs in it, so relative paths would break
+
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}/xAPI/"
