@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 import pytest
-from credit_world import POLICY, ingest, statements, write_config
 
+from tests.credit_world import POLICY, ingest, statements, write_config
 from transforms.credit.run import run_credit
 from xapi_ingest.validator import StatementValidator
 

@@ -7,8 +7,8 @@ import json
 from datetime import timedelta
 
 import pandas as pd
-from credit_world import BLOG_LISTED, POLICY, REGISTRY, at, ingest, lms, statements, write_config
 
+from tests.credit_world import BLOG_LISTED, POLICY, REGISTRY, at, ingest, lms, statements, write_config
 from transforms.credit import synthetic as x
 from transforms.credit.run import run_credit
 
