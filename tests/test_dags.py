@@ -30,9 +30,10 @@ def test_dag_files_import_without_errors(airflow_home: Path) -> None:
     assert shown == "['xapi_analytics', 'xapi_ingest'] {}"
 
 
-def write_sources(path: Path, endpoint: str, dead_endpoint: str | None = None) -> Path:
+def write_sources(path: Path, endpoint: str, dead_endpoint: str | None = None, tolerate: str = "[]") -> Path:
     text = ("sources:\n  - id: moodle-test\n    endpoint: " + endpoint + "\n    page_size: 50\n"
-            "    auth: {type: basic, username_env: DAG_TEST_LRS_USER, password_env: DAG_TEST_LRS_PASSWORD}\n")
+            "    auth: {type: basic, username_env: DAG_TEST_LRS_USER, password_env: DAG_TEST_LRS_PASSWORD}\n"
+            f"    tolerate: {tolerate}\n")
     if dead_endpoint:
         text += f"  - id: offline-lms\n    endpoint: {dead_endpoint}\n    timeout_seconds: 1\n"
     path.write_text(text)
@@ -68,3 +69,18 @@ def test_a_failing_source_fails_only_its_task(airflow_home: Path, tmp_path: Path
     assert result.task_states["quality"] == "success"  # the good source's data is still checked and published
     assert result.task_states["all_sources_pulled"] == "failed" and result.state == "failed"
     assert sorted(lake_ids(Lake(tmp_path / "lake"))) == sorted(ids)
+
+
+def test_a_batch_breaking_a_critical_expectation_fails_quality_and_is_not_published(
+        airflow_home: Path, tmp_path: Path, ralph) -> None:
+    """A quirk tolerated at ingest (a scaled score of 1.7) still stops at the gate."""
+    statements = list(realistic_statements(30))
+    statements[4] = {**statements[4], "result": {"score": {"scaled": 1.7}}}
+    ids = ralph.post(statements)
+    sources = write_sources(tmp_path / "sources.yaml", ralph.endpoint, tolerate="[score.scaled-range]")
+    result = run_dag("xapi_ingest", dag_env(airflow_home, tmp_path, ralph, sources), tmp_path / "ingest.log")
+    assert result.task_states["pull[0]"] == "success" and result.task_states["quality"] == "failed"
+    lake = Lake(tmp_path / "lake")
+    assert sorted(lake_ids(lake)) == sorted(ids)  # kept in the restricted zone for inspection
+    assert not lake.files(lake.analyst_dir)  # and not published
+    assert "score-scaled-in-range" in result.log_file.read_text()  # the message names the expectation
