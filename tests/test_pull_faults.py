@@ -159,3 +159,24 @@ def test_kill_9_mid_pull_then_rerun_gives_the_same_lake(tmp_path: Path, lake: La
         lrs.stop()
     ids = lake_ids(lake)
     assert len(ids) == len(set(ids)) == 400
+
+
+def test_a_resumed_query_keeps_its_watermark_honest(lake: Lake) -> None:
+    """A client clock running a year ahead, a budget stop and a resume must not hide later statements."""
+    statements = list(realistic_statements(60))
+    statements[3] = {**statements[3], "timestamp": "2027-12-01T00:00:00Z"}
+    lrs = serve(Faults(consistent_through=False), lake, count=0)
+    lrs.add(statements[:40])
+    try:
+        stopped = run_pull(lrs, lake, Budget(max_pages=1))
+        resumed = run_pull(lrs, lake)
+        lrs.add(statements[40:])
+        later = run_pull(lrs, lake)
+    finally:
+        lrs.stop()
+    assert stopped.backlog_remaining and not resumed.backlog_remaining
+    state = load_state(lake, "faulty")
+    assert state.stored_watermark == max(parse_timestamp(s["stored"]) for s in lrs.statements)
+    assert state.timestamp_watermark < parse_timestamp("2027-01-01T00:00:00Z")
+    assert later.counts.valid == 20
+    assert sorted(lake_ids(lake)) == sorted(s["id"] for s in lrs.statements)

@@ -136,6 +136,7 @@ class _Query:
 
     since: datetime | None
     consistent_through: datetime | None = None  # of the first response, as the spec advises
+    resumed: bool = False  # continued from a saved cursor (its first response came in an earlier run)
     max_stored: datetime | None = None
     max_timestamp: datetime | None = None
     in_stored_order: bool = True
@@ -188,7 +189,8 @@ class Puller:
             for page in prefetcher:  # validation here overlaps the download of the next pages
                 summary.pages += 1
                 if summary.pages == 1:
-                    query.consistent_through = page.consistent_through
+                    if not query.resumed:
+                        query.consistent_through = page.consistent_through
                     self._note_consistent_through(state, page, summary)
                 batch = batch or self.ingestor.new_batch(f"{batch_id}-p{summary.pages:06d}")
                 for origin, record in self._records(page, query):
@@ -247,7 +249,8 @@ class Puller:
     def _start_query(self, state: PullState, summary: PullSummary) -> _Query:
         if state.cursor is not None:
             cursor = state.cursor
-            return _Query(cursor.query_since, cursor.max_stored, cursor.max_timestamp)
+            return _Query(since=cursor.query_since, consistent_through=cursor.consistent_through,
+                          max_stored=cursor.max_stored, max_timestamp=cursor.max_timestamp, resumed=True)
         if state.since_field == "timestamp":
             if self.source.late_arrival is None or state.timestamp_watermark is None:
                 if state.timestamp_watermark is not None:
@@ -255,7 +258,14 @@ class Puller:
                                         "re-scanning everything (set late_arrival to trade safety for speed)")
                 return _Query(None)
             return _Query(state.timestamp_watermark - self.source.late_arrival)
-        return _Query(state.stored_watermark - self.source.overlap if state.stored_watermark else None)
+        if state.stored_watermark is None:
+            return _Query(None)
+        # Until the probe has told how `since` is compared, assume the worse of the two fields:
+        # an LRS filtering on timestamp must still see everything stored since the watermark.
+        start = state.stored_watermark
+        if state.since_field == "unknown" and state.timestamp_watermark is not None:
+            start = min(start, state.timestamp_watermark)
+        return _Query(start - self.source.overlap)
 
     def _pages(self, state: PullState, query: _Query, summary: PullSummary) -> Iterator[Page]:
         page = None
@@ -303,13 +313,14 @@ class Puller:
             if candidate is not None and (state.stored_watermark is None or candidate > state.stored_watermark):
                 state.stored_watermark = candidate
         if finished:
-            if query.max_timestamp is not None and (
-                state.timestamp_watermark is None or query.max_timestamp > state.timestamp_watermark
-            ):
-                state.timestamp_watermark = query.max_timestamp
+            # a client clock running ahead must not push the timestamp watermark into the future
+            latest = min(filter(None, (query.max_timestamp, query.max_stored, datetime.now(UTC))))
+            if query.max_timestamp is not None and (state.timestamp_watermark is None or latest > state.timestamp_watermark):
+                state.timestamp_watermark = latest
             state.cursor = None
         else:
-            state.cursor = Cursor(page.more, query.since, query.max_stored, query.max_timestamp)
+            state.cursor = Cursor(more=page.more, query_since=query.since, max_stored=query.max_stored,
+                                  max_timestamp=query.max_timestamp, consistent_through=query.consistent_through)
         state.updated_at = datetime.now(UTC)
         save_state(self.lake, state)
 

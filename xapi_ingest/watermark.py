@@ -26,6 +26,7 @@ class Cursor(msgspec.Struct):
     query_since: datetime | None
     max_stored: datetime | None
     max_timestamp: datetime | None
+    consistent_through: datetime | None = None  # of the query's first response, not of the resumed page
 
 
 class PullState(msgspec.Struct):
