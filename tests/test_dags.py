@@ -11,6 +11,7 @@ import pytest
 from tests.test_pull_faults import lake_ids
 from xapi_ingest.airflow_local import airflow_environment, migrate, run_dag
 from xapi_ingest.lake import Lake
+from xapi_ingest.query import connect
 from xapi_ingest.samples import realistic_statements
 
 
@@ -84,3 +85,11 @@ def test_a_batch_breaking_a_critical_expectation_fails_quality_and_is_not_publis
     assert sorted(lake_ids(lake)) == sorted(ids)  # kept in the restricted zone for inspection
     assert not lake.files(lake.analyst_dir)  # and not published
     assert "score-scaled-in-range" in result.log_file.read_text()  # the message names the expectation
+
+    newer = ralph.post(list(realistic_statements(40))[30:])
+    again = run_dag("xapi_ingest", dag_env(airflow_home, tmp_path, ralph, sources), tmp_path / "again.log")
+    assert again.task_states["quality"] == "success"  # the old hold is reported, not failed on every run
+    assert sorted(lake_ids(lake)) == sorted(ids + newer)
+    with connect(lake, "analyst") as con:
+        published = {row[0] for row in con.execute("SELECT statement_id FROM statements").fetchall()}
+    assert published == set(newer)  # the new batch is published, the held one still is not
