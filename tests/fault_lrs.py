@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from xapi_ingest.lrs_client import xapi_timestamp
 from xapi_ingest.validator import parse_timestamp
 
 
@@ -34,10 +35,6 @@ class Faults:
     ignore_since: bool = False
     consistent_through: bool = True
     outage_after: int | None = None  # every request after this many answers 503 (beyond any budget)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -56,7 +53,7 @@ class FaultyLRS:
         with self._lock:
             for statement in statements:
                 self._clock += timedelta(minutes=1)  # so a 5-minute overlap covers only a few
-                added.append({**statement, "stored": _iso(self._clock)})
+                added.append({**statement, "stored": xapi_timestamp(self._clock)})
             self.statements.extend(added)
         return added
 
@@ -120,7 +117,7 @@ class FaultyLRS:
         body = json.dumps({"statements": page, "more": more}).encode()
         headers = {"Content-Type": "application/json", "X-Experience-API-Version": "1.0.3"}
         if faults.consistent_through:
-            headers["X-Experience-API-Consistent-Through"] = _iso(self._clock)
+            headers["X-Experience-API-Consistent-Through"] = xapi_timestamp(self._clock)
         return 200, headers, body
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

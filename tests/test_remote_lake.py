@@ -14,6 +14,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from tests.test_pull_faults import lake_ids
+from xapi_ingest.holds import BatchHolds
 from xapi_ingest.ingest import Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.local_lrs import free_port
@@ -85,19 +86,18 @@ def test_push_read_remotely_and_pull_down(tmp_path: Path, s3_uri: str) -> None:
     assert load_state(copy, "moodle-a") == load_state(lake, "moodle-a")
 
 
-def test_state_goes_up_after_data(tmp_path: Path, s3_uri: str) -> None:
+def test_released_holds_vanish_remotely_and_full_resends(tmp_path: Path, s3_uri: str) -> None:
+    uri = s3_uri.replace("/lake?", "/holds?")
     lake = build_lake(tmp_path / "lake", 50)
-    uploaded: list[str] = []
-    original = pafs.copy_files
-
-    def recording(source, destination, **kwargs):
-        uploaded.append(destination)
-        return original(source, destination, **kwargs)
-
-    pafs.copy_files = recording
-    try:
-        push(lake, s3_uri.replace("/lake?", "/ordered?"))
-    finally:
-        pafs.copy_files = original
-    kinds = ["state" if "/_state/" in path else "data" for path in uploaded]
-    assert kinds.index("state") > max(i for i, kind in enumerate(kinds) if kind == "data")
+    holds = BatchHolds(lake)
+    holds.hold("20261127T000000-abcdef01", {"why": "test"})
+    push(lake, uri)
+    fs, base = filesystem(uri)
+    held = f"{base}/_quality/held/20261127T000000-abcdef01.json"
+    assert fs.get_file_info(held).type == pafs.FileType.File
+    holds.release("20261127T000000-abcdef01")
+    assert push(lake, uri).deleted == 1
+    assert fs.get_file_info(held).type == pafs.FileType.NotFound
+    every = push(lake, uri, full=True)
+    assert every.unchanged == 0 and every.copied == len([p for p in lake.root.rglob("*") if p.is_file()
+                                                         and not p.name.startswith(".")])

@@ -44,6 +44,8 @@ def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     (('version: "1.0.3"', 'version: "1.0"'), 4, "sources[0].version"),
     (("overlap: PT5M", "overlap: five minutes"), 7, "sources[0].overlap"),
     (("tolerate: [object-type.invalid]", "tolerate: [no.such.rule]"), 8, "sources[0].tolerate"),
+    (("endpoint: http://127.0.0.1:8100/xAPI", "endpoint: http://lms:s3cr3t@127.0.0.1:8100/xAPI"), 3,
+     "sources[0].endpoint"),
     (("    auth: {airflow_conn_id: lrs_openedx}", "    auth: {airflow_conn_id: lrs_openedx}\n    colour: blue"), 12,
      "sources[1].colour"),
 ])
@@ -52,6 +54,7 @@ def test_errors_name_file_line_and_field(tmp_path: Path, change: tuple[str, str]
     with pytest.raises(ConfigError) as error:
         load_sources(path)
     assert f"{path}:{line}: {field}:" in str(error.value)
+    assert "s3cr3t" not in str(error.value)
 
 
 def test_repeated_ids_and_broken_yaml_are_reported(tmp_path: Path) -> None:

@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     direction = sync.add_mutually_exclusive_group(required=True)
     direction.add_argument("--push", metavar="URI", help="upload to URI")
     direction.add_argument("--pull", metavar="URI", help="download from URI")
+    sync.add_argument("--full", action="store_true", help="with --push: re-send every file (after publish --rebuild)")
 
     sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
                                  description="Write realistic Moodle- and Open edX-like statements.")
@@ -294,12 +295,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     lake = Lake(args.lake)
     try:
-        result = push(lake, args.push) if args.push else pull_down(args.pull, lake)
+        result = push(lake, args.push, full=args.full) if args.push else pull_down(args.pull, lake)
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     print(f"{'uploaded' if args.push else 'downloaded'} {result.copied} file(s), {result.bytes:,} bytes; "
-          f"{result.unchanged} unchanged")
+          f"{result.unchanged} unchanged, {result.deleted} deleted")
     return EXIT_OK
 
 

@@ -64,7 +64,7 @@ class RetryPolicy:
     budget_seconds: float = 300.0  # total waiting per request, so one bad page cannot stall a run forever
 
     def wait(self, attempt: int, retry_after: float | None) -> float:
-        """Full-jitter exponential back-off, but never sooner than the server asked."""
+        """Full-jitter exponential back-off, never sooner than the server asked, never over ``max_wait_seconds``."""
         backoff = random.uniform(0, min(self.max_wait_seconds, self.base_seconds * 2**attempt))
         return min(self.max_wait_seconds, max(backoff, retry_after or 0.0))
 
@@ -79,6 +79,11 @@ def _retry_after(value: str | None) -> float | None:
             return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
         except (TypeError, ValueError):
             return None
+
+
+def xapi_timestamp(moment: datetime) -> str:
+    """UTC with microseconds and a Z, the form every LRS parses in `since` and `until`."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def safe_url(url: str) -> str:
@@ -118,11 +123,13 @@ class LRSClient:
     def query(self, since: datetime | None, extra: dict[str, str] | None = None) -> Page:
         params = {"ascending": "true", "limit": str(self.source.page_size), "format": "exact", **(extra or {})}
         if since is not None:
-            params["since"] = since.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+            params["since"] = xapi_timestamp(since)
         url = str(httpx.URL(self.source.statements_url, params=params))
         return self.get(url, is_more=False)
 
     def follow(self, more: str) -> Page:
+        if not more.startswith(self._server_root + "/"):  # credentials go only to the configured LRS
+            raise LRSError(f"{self.source.id}: the LRS sent a `more` link to another server: {safe_url(more)}")
         return self.get(more, is_more=True)
 
     def get(self, url: str, *, is_more: bool) -> Page:

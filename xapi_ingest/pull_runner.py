@@ -64,4 +64,7 @@ def pull_sources(config: Path | str, lake: Lake, source_ids: list[str] | None = 
         except PULL_ERRORS as exc:
             log.error("%s: pull failed: %s", source.id, exc)
             failures.append((source.id, str(exc)))
+        except Exception as exc:  # an unexpected failure of one source must not stop the others
+            log.exception("%s: pull failed unexpectedly", source.id)
+            failures.append((source.id, f"{type(exc).__name__}: {exc}"))
     return summaries, failures

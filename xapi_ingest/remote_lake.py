@@ -31,6 +31,7 @@ _SKIPPED_NAMES = (".write.lock",)
 class SyncResult:
     copied: int = 0
     unchanged: int = 0
+    deleted: int = 0
     bytes: int = 0
 
 
@@ -59,7 +60,7 @@ def _remote_files(fs: pafs.FileSystem, base: str) -> dict[str, pafs.FileInfo]:
     return {info.path[len(base) + 1:]: info for info in fs.get_file_info(selector) if info.type == pafs.FileType.File}
 
 
-def _upload_order(relative: str) -> tuple[bool, str]:
+def _download_order(relative: str) -> tuple[bool, str]:
     return relative.startswith(_LAST), relative
 
 
@@ -70,23 +71,45 @@ def _same(relative: str, source: pafs.FileInfo, target: pafs.FileInfo | None) ->
     return target is not None and target.size == source.size and not relative.startswith(_REWRITTEN)
 
 
-def push(lake: Lake, uri: str) -> SyncResult:
-    """Upload new and changed lake files to ``uri``; data before state."""
+def push(lake: Lake, uri: str, full: bool = False) -> SyncResult:
+    """Upload new and changed lake files to ``uri``; data before state.
+
+    Pull state and holds are read *before* the data files are listed, so a pull committing
+    during the push can only add data the uploaded state does not yet claim. ``full`` re-sends
+    every file: use it after ``publish --rebuild``, which rewrites analyst files in place.
+    Remote state and holds that no longer exist locally (a released hold) are deleted.
+    """
     fs, base = filesystem(uri)
+    local_fs = pafs.LocalFileSystem()
+    snapshot = {relative: local_fs.open_input_stream(info.path).read()
+                for relative, info in _local_files(lake.root).items() if relative.startswith(_LAST)}
     remote = _remote_files(fs, base)
+    local = {relative: info for relative, info in _local_files(lake.root).items() if not relative.startswith(_LAST)}
     result = SyncResult()
-    local = _local_files(lake.root)
-    for relative in sorted(local, key=_upload_order):
+    for relative in sorted(local):
         info = local[relative]
-        if _same(relative, info, remote.get(relative)):
+        if not full and _same(relative, info, remote.get(relative)):
             result.unchanged += 1
             continue
-        fs.create_dir(f"{base}/{os.path.dirname(relative)}".rstrip("/"), recursive=True)
-        pafs.copy_files(info.path, f"{base}/{relative}", source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=fs)
+        fs.create_dir(_parent(base, relative), recursive=True)
+        pafs.copy_files(info.path, f"{base}/{relative}", source_filesystem=local_fs, destination_filesystem=fs)
         result.copied += 1
         result.bytes += info.size
+    for relative, content in sorted(snapshot.items()):
+        fs.create_dir(_parent(base, relative), recursive=True)
+        with fs.open_output_stream(f"{base}/{relative}") as out:
+            out.write(content)
+        result.copied += 1
+        result.bytes += len(content)
+    for relative in sorted(set(remote) - set(snapshot) - set(local)):
+        if relative.startswith(_REWRITTEN):
+            fs.delete_file(f"{base}/{relative}")
+            result.deleted += 1
     return result
+
+
+def _parent(base: str, relative: str) -> str:
+    return f"{base}/{os.path.dirname(relative)}".rstrip("/")
 
 
 def pull_down(uri: str, lake: Lake) -> SyncResult:
@@ -95,7 +118,7 @@ def pull_down(uri: str, lake: Lake) -> SyncResult:
     local = _local_files(lake.root)
     result = SyncResult()
     remote = _remote_files(fs, base)
-    for relative in sorted(remote, key=_upload_order):
+    for relative in sorted(remote, key=_download_order):
         info = remote[relative]
         if _same(relative, info, local.get(relative)):
             result.unchanged += 1

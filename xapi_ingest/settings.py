@@ -20,9 +20,12 @@ def _path(name: str, default: Path) -> Path:
     return Path(os.environ.get(name) or default)
 
 
-def _optional_number(name: str) -> float | None:
+def _optional(name: str, kind: type[int] | type[float]) -> int | float | None:
     value = os.environ.get(name)
-    return float(value) if value else None
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a{'n integer' if kind is int else ' number'}") from None
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,6 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        max_pages = _optional_number("XAPI_PULL_MAX_PAGES")
         return cls(
             sources=_path("XAPI_SOURCES", CONFIG / "sources.yaml"),
             lake=_path("XAPI_LAKE", REPO_ROOT / "lake"),
@@ -49,7 +51,7 @@ class Settings:
             credit_registry=_path("XAPI_CREDIT_REGISTRY", CONFIG / "credit" / "registry.csv"),
             credit_roster=_path("XAPI_CREDIT_ROSTER", CONFIG / "credit" / "roster.csv"),
             sequences_scheme=_path("XAPI_SEQUENCES_SCHEME", CONFIG / "sequences" / "scheme.yaml"),
-            pull_max_pages=int(max_pages) if max_pages is not None else None,
-            pull_max_minutes=_optional_number("XAPI_PULL_MAX_MINUTES"),
+            pull_max_pages=_optional("XAPI_PULL_MAX_PAGES", int),
+            pull_max_minutes=_optional("XAPI_PULL_MAX_MINUTES", float),
             lake_mirror=os.environ.get("XAPI_LAKE_MIRROR") or None,
         )

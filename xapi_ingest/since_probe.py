@@ -13,7 +13,7 @@ import json
 import logging
 
 from xapi_ingest.lake import Lake
-from xapi_ingest.lrs_client import LRSClient, LRSError
+from xapi_ingest.lrs_client import LRSClient, xapi_timestamp
 from xapi_ingest.query import connect
 from xapi_ingest.watermark import SinceField
 
@@ -24,12 +24,23 @@ MAX_PROBE_PAGES = 3
 
 
 def probe_since_field(lake: Lake, source: str, client: LRSClient) -> SinceField:
+    """``stored``, ``timestamp`` or ``unknown``; never raises, since a failed probe must not stop the pull."""
+    try:
+        return _probe(lake, source, client)
+    except Exception as exc:  # the next run probes again
+        log.warning("%s: could not probe how `since` is filtered: %s: %s", source, type(exc).__name__, exc)
+        return "unknown"
+
+
+def _probe(lake: Lake, source: str, client: LRSClient) -> SinceField:
     con = connect(lake, "restricted")
     row = con.execute(
         """
         SELECT statement_id, raw_json, timestamp + (stored - timestamp) / 2 AS middle, stored
         FROM statements
         WHERE source = ? AND stored - timestamp > to_seconds(?) AND voided_statement_id IS NULL
+          -- a conformant LRS no longer returns a voided statement, which would read as "timestamp"
+          AND statement_id NOT IN (SELECT voided_statement_id FROM statements WHERE voided_statement_id IS NOT NULL)
         ORDER BY stored - timestamp DESC, statement_id
         LIMIT 1
         """,
@@ -39,15 +50,11 @@ def probe_since_field(lake: Lake, source: str, client: LRSClient) -> SinceField:
         return "unknown"
     statement_id, raw_json, middle, stored = row
     actor = json.loads(raw_json)["actor"]
-    until = stored.isoformat(timespec="microseconds").replace("+00:00", "Z")
-    try:
-        page = client.query(middle, {"agent": json.dumps(actor, separators=(",", ":")), "until": until})
-        for _ in range(MAX_PROBE_PAGES):
-            if any(json.loads(raw).get("id") == statement_id for raw in page.statements):
-                return "stored"
-            if not page.more:
-                return "timestamp"
-            page = client.follow(page.more)
-    except LRSError as exc:  # a probe failure must not stop the pull; the next run probes again
-        log.warning("%s: could not probe how `since` is filtered: %s", source, exc)
+    page = client.query(middle, {"agent": json.dumps(actor, separators=(",", ":")), "until": xapi_timestamp(stored)})
+    for _ in range(MAX_PROBE_PAGES):
+        if any(json.loads(raw).get("id") == statement_id for raw in page.statements):
+            return "stored"
+        if not page.more:
+            return "timestamp"
+        page = client.follow(page.more)
     return "unknown"

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from xapi_ingest.config import load_yaml_model
 from xapi_ingest.ingest import check_tolerated_rules
 from xapi_ingest.lake import SOURCE_ID
-
-XAPI_VERSIONS = ("1.0.3", "2.0.0")
 
 
 class _Strict(BaseModel):
@@ -46,7 +45,7 @@ class Source(_Strict):
     version: Literal["1.0.3", "2.0.0"] = "1.0.3"
     auth: BasicAuthEnv | AirflowConnectionAuth | None = None
     page_size: int = Field(500, ge=1, le=10_000)
-    overlap: timedelta = timedelta(minutes=5)
+    overlap: timedelta = Field(timedelta(minutes=5), ge=timedelta(0))
     since_field: Literal["auto", "stored", "timestamp"] = Field(
         "auto", description="what the LRS compares `since` with; 'auto' probes it")
     late_arrival: timedelta | None = Field(
@@ -59,6 +58,8 @@ class Source(_Strict):
     @field_validator("endpoint")
     @classmethod
     def _with_trailing_slash(cls, endpoint: str) -> str:
+        if "@" in urlsplit(endpoint).netloc:  # it would travel into logs, `more` URLs and quarantine origins
+            raise ValueError("must not contain credentials; name them in `auth` instead")
         return endpoint if endpoint.endswith("/") else endpoint + "/"
 
     @field_validator("tolerate")
@@ -127,7 +128,8 @@ def resolve_credentials(source: Source) -> Credentials | None:
         connection = Connection.get(auth.airflow_conn_id)
     except Exception as exc:  # the SDK raises different types inside and outside a task
         raise MissingCredentialsError(
-            f"source {source.id}: Airflow connection {auth.airflow_conn_id!r} not found ({type(exc).__name__})"
+            f"source {source.id}: Airflow connection {auth.airflow_conn_id!r} could not be read ({type(exc).__name__}; "
+            "the message is withheld in case it holds a secret)"
         ) from None
     if not connection.login:
         raise MissingCredentialsError(f"source {source.id}: Airflow connection {auth.airflow_conn_id!r} has no login")

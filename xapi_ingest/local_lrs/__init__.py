@@ -17,7 +17,8 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from xapi_ingest.settings import REPO_ROOT
+
 RALPH_VENV_ENV = "XAPI_RALPH_VENV"
 LAUNCHER = Path(__file__).with_name("ralph_launcher.py")
 
@@ -64,10 +65,6 @@ class LocalRalph:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}/xAPI/"
 
-    @property
-    def data_file(self) -> Path:
-        return self.workdir / "data" / "fs_lrs.jsonl"
-
     def _environment(self) -> dict[str, str]:
         return {
             **os.environ,
@@ -85,11 +82,11 @@ class LocalRalph:
         (self.workdir / "auth.json").unlink(missing_ok=True)
         agent = (["-A", *self.authority_account] if self.authority_account
                  else ["-M", f"mailto:{self.username}@example.org"])
-        made = subprocess.run(
-            [str(python.with_name("ralph")), "auth", "-u", self.username, "-p", self.password, "-s", "all", *agent, "-w"],
-            env=env, capture_output=True, text=True,
+        made = subprocess.run(  # the password goes through stdin: a command line is readable by every local user
+            [str(python.with_name("ralph")), "auth", "-u", self.username, "-s", "all", *agent, "-w"],
+            input=f"{self.password}\n{self.password}\n", env=env, capture_output=True, text=True,
         )
-        if made.returncode:  # not CalledProcessError: its message would carry the password
+        if made.returncode:
             raise RalphUnavailable(f"'ralph auth' failed: {made.stderr.strip()[-500:]}")
         log = open(self.workdir / "ralph.log", "ab")  # noqa: SIM115 - lives as long as the process
         self._process = subprocess.Popen(
