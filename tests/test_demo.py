@@ -37,9 +37,13 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path) -> N
     with connect(lake) as con:
         assert {row[0] for row in con.execute("SELECT statement_id FROM quarantine").fetchall()} == rejected
     files = sorted(p for p in lake.root.rglob("*.parquet") if "_quality" not in p.parts)
+    pulled_at = {path.name: path.read_text() for path in (lake.root / "_state" / "pull").glob("*.json")}
+    assert len(pulled_at) == len(build(teachers=20).by_lrs)  # one state per platform LRS
 
     second = run(out, teachers=20, console=quiet)
     assert all(result.state == "success" for result in second.values())
     assert sorted(lake_ids(lake)) == sorted(accepted)
+    again = {path.name: path.read_text() for path in (lake.root / "_state" / "pull").glob("*.json")}
+    assert all(again[name] != state for name, state in pulled_at.items())  # every LRS was pulled again
     assert sorted(p for p in lake.root.rglob("*.parquet") if "_quality" not in p.parts and "derived" not in p.parts) == \
         [p for p in files if "derived" not in p.parts]  # no new statement, quarantine or analyst file
