@@ -14,13 +14,14 @@ import pyarrow.fs as pafs
 import pytest
 
 from tests.test_pull_faults import lake_ids
+from xapi_ingest.cli import main
 from xapi_ingest.holds import BatchHolds
 from xapi_ingest.ingest import Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.local_lrs import free_port
 from xapi_ingest.privacy import Pseudonymizer, publish
 from xapi_ingest.reader import RawRecord
-from xapi_ingest.remote_lake import filesystem, pull_down, push, remote_dataset
+from xapi_ingest.remote_lake import filesystem, pull_down, push, remote_dataset, working_lake
 from xapi_ingest.samples import realistic_statements
 from xapi_ingest.watermark import PullState, load_state, save_state
 
@@ -101,3 +102,32 @@ def test_released_holds_vanish_remotely_and_full_resends(tmp_path: Path, s3_uri:
     every = push(lake, uri, full=True)
     assert every.unchanged == 0 and every.copied == len([p for p in lake.root.rglob("*") if p.is_file()
                                                          and not p.name.startswith(".")])
+
+
+def test_the_cli_works_on_an_s3_lake(tmp_path: Path, s3_uri: str, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("XAPI_LAKE_CACHE", str(tmp_path / "cache"))
+    uri = s3_uri.replace("/lake?", "/cli?")
+    statements = tmp_path / "statements.ndjson"
+    statements.write_text("".join(json.dumps(s) + "\n" for s in realistic_statements(120)))
+    assert main(["ingest-file", str(statements), "--source", "moodle-a", "--lake", uri, "--no-publish"]) == 0
+    assert remote_dataset(uri, "restricted").count_rows() == 120
+    capsys.readouterr()
+    assert main(["sql", "--lake", uri, "--format", "csv", "SELECT count(*) AS n FROM statements"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "120"
+
+
+def test_two_workers_keep_each_others_state(tmp_path: Path, s3_uri: str, monkeypatch) -> None:
+    """Each step pushes only what it changed: a stale cache never overwrites or deletes another's state."""
+    uri = s3_uri.replace("/lake?", "/workers?")
+    monkeypatch.setenv("XAPI_LAKE_CACHE", str(tmp_path / "worker-a"))
+    first = working_lake(uri)
+    lake_a = first.__enter__()
+    monkeypatch.setenv("XAPI_LAKE_CACHE", str(tmp_path / "worker-b"))
+    with working_lake(uri) as lake_b:  # opened before worker A pushes
+        save_state(lake_a, PullState(source="moodle-a", since_field="stored"))
+        first.__exit__(None, None, None)
+        save_state(lake_b, PullState(source="openedx-b", since_field="timestamp"))
+    restored = Lake(tmp_path / "restored")
+    pull_down(uri, restored)
+    assert load_state(restored, "moodle-a").since_field == "stored"
+    assert load_state(restored, "openedx-b").since_field == "timestamp"

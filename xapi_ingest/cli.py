@@ -18,6 +18,7 @@ from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import KEY_ENV, MissingKeyError, Pseudonymizer, load_key, publish
 from xapi_ingest.quality_cli import QUALITY_COMMANDS, add_quality_parsers
 from xapi_ingest.reader import InputError, RawRecord, read_records, records_with_origin
+from xapi_ingest.remote_lake import is_remote, lake_location, working_lake
 from xapi_ingest.rules import RULES
 from xapi_ingest.samples import realistic_statements
 from xapi_ingest.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("file", type=Path, metavar="FILE")
     ingest.add_argument("--source", required=True, help="source id, [a-z0-9-]+ (a partition of the lake)")
-    ingest.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    ingest.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     ingest.add_argument("--tolerate", action="append", default=[], metavar="RULE",
                         help="accept statements whose only issues are this rule id (repeatable)")
     ingest.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "publish", help="write the pseudonymized analyst zone",
         description=f"Pseudonymize new restricted files into analyst/ with the key in {KEY_ENV}.",
     )
-    pub.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    pub.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
 
     sql = commands.add_parser(
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "or 'statements' (analyst zone).",
     )
     sql.add_argument("query", metavar="SQL")
-    sql.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    sql.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     sql.add_argument("--zone", choices=("restricted", "analyst"), default="restricted")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = pull.add_mutually_exclusive_group(required=True)
     which.add_argument("--source", action="append", metavar="ID", help="source id (repeatable)")
     which.add_argument("--all", action="store_true", help="every configured source")
-    pull.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    pull.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     pull.add_argument("--max-pages", type=int, help="stop after this many pages; the rest is pulled next run")
     pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
     pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
@@ -311,10 +312,18 @@ _COMMANDS = {
 }
 
 
+# Commands that write the lake; on a remote lake their changes are pushed back.
+_WRITERS = frozenset({"ingest-file", "publish", "pull", "check", "release"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return _COMMANDS[args.command](args)
+    if args.command == "sync" or not is_remote(getattr(args, "lake", "")):
+        return _COMMANDS[args.command](args)
+    with working_lake(args.lake, write=args.command in _WRITERS) as lake:  # a URI: work on a synced local copy
+        args.lake = lake.root
+        return _COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":

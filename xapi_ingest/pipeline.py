@@ -13,9 +13,9 @@ from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
-from xapi_ingest.lake import Lake
 from xapi_ingest.privacy import Pseudonymizer, load_key, publish
 from xapi_ingest.pull_runner import pull_source_id
+from xapi_ingest.remote_lake import working_lake
 from xapi_ingest.settings import Settings
 from xapi_ingest.sources import load_sources
 
@@ -43,8 +43,9 @@ def list_sources(settings: Settings) -> list[str]:
 
 
 def pull_one(settings: Settings, source_id: str) -> dict[str, object]:
-    summary = pull_source_id(settings.sources, settings.lake, source_id,
-                             max_pages=settings.pull_max_pages, max_minutes=settings.pull_max_minutes)
+    with working_lake(settings.lake) as lake:
+        summary = pull_source_id(settings.sources, lake.root, source_id,
+                                 max_pages=settings.pull_max_pages, max_minutes=settings.pull_max_minutes)
     if summary.backlog_remaining:
         log.warning("%s: the run budget ran out; the next run continues from the saved cursor", source_id)
     return summary.as_dict()
@@ -63,15 +64,14 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, object]]) ->
     from xapi_ingest.holds import BatchHolds
     from xapi_ingest.quality import QualityGateError, check_batches
 
-    lake = Lake(settings.lake)
-    held_before = set(BatchHolds(lake).held())
-    gate_error: QualityGateError | None = None
-    try:
-        report = check_batches(lake.root, None, settings.reports)
-    except QualityGateError as exc:
-        gate_error, report = exc, exc.report
-    published = publish(lake, Pseudonymizer(load_key()))
-    mirrored = _mirror(settings, lake)
+    with working_lake(settings.lake) as lake:
+        held_before = set(BatchHolds(lake).held())
+        gate_error: QualityGateError | None = None
+        try:
+            report = check_batches(lake.root, None, settings.reports)
+        except QualityGateError as exc:
+            gate_error, report = exc, exc.report
+        published = publish(lake, Pseudonymizer(load_key()))
     still_held = sorted(batch.batch_id for batch in report.failed_batches if batch.batch_id in held_before)
     if still_held:
         log.warning("%d batch(es) held by earlier runs are still unpublished: %s; inspect them, then "
@@ -79,17 +79,8 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, object]]) ->
     if gate_error is not None and len(still_held) < len(report.failed_batches):
         raise gate_error
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
-    return {"statements_pulled": pulled, "published_files": len(published), "mirrored_files": mirrored,
-            "still_held": still_held, **report.as_dict()}
-
-
-def _mirror(settings: Settings, lake: Lake) -> int:
-    """Push the lake to object storage when a mirror is configured; returns files copied."""
-    if not settings.lake_mirror:
-        return 0
-    from xapi_ingest.remote_lake import push
-
-    return push(lake, settings.lake_mirror).copied
+    return {"statements_pulled": pulled, "published_files": len(published), "still_held": still_held,
+            **report.as_dict()}
 
 
 def require_all_pulled(source_ids: list[str], summaries: list[dict[str, object]]) -> None:
@@ -104,22 +95,23 @@ def require_all_pulled(source_ids: list[str], summaries: list[dict[str, object]]
 def apply_lake_voids(settings: Settings) -> dict[str, object]:
     from transforms.voids import apply_voids
 
-    lake = Lake(settings.lake)
-    summary = asdict(apply_voids(lake))
-    return {**summary, "mirrored_files": _mirror(settings, lake)}
+    with working_lake(settings.lake) as lake:
+        return asdict(apply_voids(lake))
 
 
 def run_sequences(settings: Settings) -> dict[str, object]:
     from transforms.sequences import run_sequences as sequences
 
-    return sequences(settings.lake, settings.sequences_scheme, settings.reports / "sequences").as_dict()
+    with working_lake(settings.lake, write=False) as lake:
+        return sequences(lake.root, settings.sequences_scheme, settings.reports / "sequences").as_dict()
 
 
 def run_credit(settings: Settings) -> dict[str, object]:
     from transforms.credit.run import run_credit as credit
 
-    summary = credit(settings.lake, settings.credit_policy, settings.credit_registry, settings.credit_roster,
-                     settings.reports / "credit")
+    with working_lake(settings.lake, write=False) as lake:
+        summary = credit(lake.root, settings.credit_policy, settings.credit_registry, settings.credit_roster,
+                         settings.reports / "credit")
     for line in summary.lines():
         log.info("%s", line)
     return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(summary).items()}

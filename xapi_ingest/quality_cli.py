@@ -13,6 +13,7 @@ from pathlib import Path
 
 from xapi_ingest.holds import BatchHolds
 from xapi_ingest.lake import Lake
+from xapi_ingest.remote_lake import lake_location
 
 EXIT_OK, EXIT_HELD, EXIT_ERROR = 0, 1, 2
 
@@ -24,7 +25,7 @@ def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
                     "critical expectation is held: publish skips it until it passes or is released. "
                     "Exit 0 when every batch passed (warnings allowed), 1 when any is held, 2 on errors.",
     )
-    check.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    check.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     check.add_argument("--batch", action="append", metavar="ID",
                        help="ingest batch id (repeatable; default: every batch not yet published)")
     check.add_argument("--reports", type=Path, default=None,
@@ -37,7 +38,7 @@ def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
         description="Remove the hold a failed critical check put on a batch (after inspection, when the "
                     "data is judged usable). Without --batch, list the held batches and why.",
     )
-    release.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    release.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     release.add_argument("--batch", action="append", metavar="ID", help="held batch id (repeatable)")
 
 

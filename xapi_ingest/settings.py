@@ -31,7 +31,7 @@ def _optional(name: str, kind: type[int] | type[float]) -> int | float | None:
 @dataclass(frozen=True)
 class Settings:
     sources: Path
-    lake: Path
+    lake: str  # a local path or a URI such as s3://bucket/lake (see xapi_ingest.remote_lake)
     reports: Path
     credit_policy: Path
     credit_registry: Path
@@ -39,13 +39,12 @@ class Settings:
     sequences_scheme: Path
     pull_max_pages: int | None
     pull_max_minutes: float | None
-    lake_mirror: str | None  # e.g. s3://bucket/lake?endpoint_override=minio:9000&scheme=http
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
             sources=_path("XAPI_SOURCES", CONFIG / "sources.yaml"),
-            lake=_path("XAPI_LAKE", REPO_ROOT / "lake"),
+            lake=os.environ.get("XAPI_LAKE") or str(REPO_ROOT / "lake"),
             reports=_path("XAPI_REPORTS", REPO_ROOT / "reports"),
             credit_policy=_path("XAPI_CREDIT_POLICY", CONFIG / "credit" / "policy.yaml"),
             credit_registry=_path("XAPI_CREDIT_REGISTRY", CONFIG / "credit" / "registry.csv"),
@@ -53,5 +52,4 @@ class Settings:
             sequences_scheme=_path("XAPI_SEQUENCES_SCHEME", CONFIG / "sequences" / "scheme.yaml"),
             pull_max_pages=_optional("XAPI_PULL_MAX_PAGES", int),
             pull_max_minutes=_optional("XAPI_PULL_MAX_MINUTES", float),
-            lake_mirror=os.environ.get("XAPI_LAKE_MIRROR") or None,
         )

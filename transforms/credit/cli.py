@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from xapi_ingest.remote_lake import lake_location
+
 EXIT_OK, EXIT_CONFIG = 0, 2
 
 
@@ -17,7 +19,7 @@ def add_credit_parser(commands: argparse._SubParsersAction) -> None:
                     "(HTML, CSV, XLSX, statements of participation). A run that changes anything writes a new "
                     "version under OUT/versions/ that names the version it supersedes; an unchanged run writes nothing.",
     )
-    credit.add_argument("--lake", required=True, type=Path, help="lake root directory (restricted zone is read)")
+    credit.add_argument("--lake", required=True, type=lake_location, help="lake root directory (restricted zone is read)")
     credit.add_argument("--policy", required=True, type=Path, help="credit policy YAML (see config/credit/policy.yaml)")
     credit.add_argument("--registry", required=True, type=Path, help="resource registry CSV")
     credit.add_argument("--roster", required=True, type=Path, help="teacher roster CSV")

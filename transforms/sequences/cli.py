@@ -1,3 +1,4 @@
+
 """The ``lsa`` and ``sequences`` subcommands of ``xapi-pipeline``.
 
 Heavy imports (scipy, matplotlib, DuckDB work) happen inside the commands, so the rest of the
@@ -10,6 +11,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from xapi_ingest.remote_lake import lake_location
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -39,7 +42,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                     "lag-sequential analysis per coding dimension, draw transition diagrams, cluster learners, "
                     "compare groups and write an HTML report.",
     )
-    seq.add_argument("--lake", required=True, type=Path, help="lake root directory")
+    seq.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
     seq.add_argument("--scheme", required=True, type=Path, help="coding scheme YAML (see config/sequences/scheme.yaml)")
     seq.add_argument("--out", required=True, type=Path, help="output directory")
     seq.add_argument("--zone", choices=("analyst", "restricted"), default="analyst",
