@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import copy
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 CONFORMANCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "xapi-conformance"
@@ -50,3 +54,38 @@ def ralph(tmp_path: Path):
         pytest.skip(str(exc))
     yield lrs
     lrs.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_uri(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")  # moto accepts any credentials; pyarrow needs some
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        yield from _moto_lake(tmp_path_factory)
+
+
+def _moto_lake(tmp_path_factory):
+    """A real S3-compatible server (moto in server mode) on 127.0.0.1, with an empty lake bucket."""
+    from xapi_ingest.local_lrs import free_port
+    from xapi_ingest.remote_lake import filesystem
+
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("moto server did not start")
+            time.sleep(0.2)
+    uri = f"s3://xapi-lake/lake?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
+    filesystem(uri + "&allow_bucket_creation=true")[0].create_dir("xapi-lake")
+    yield uri
+    server.terminate()
+    server.wait()
+    log.close()

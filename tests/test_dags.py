@@ -12,6 +12,7 @@ from tests.test_pull_faults import lake_ids
 from xapi_ingest.airflow_local import airflow_environment, migrate, run_dag
 from xapi_ingest.lake import Lake
 from xapi_ingest.query import connect
+from xapi_ingest.remote_lake import remote_dataset
 from xapi_ingest.samples import realistic_statements
 
 
@@ -93,3 +94,16 @@ def test_a_batch_breaking_a_critical_expectation_fails_quality_and_is_not_publis
     with connect(lake, "analyst") as con:
         published = {row[0] for row in con.execute("SELECT statement_id FROM statements").fetchall()}
     assert published == set(newer)  # the new batch is published, the held one still is not
+
+
+def test_ingest_dag_on_an_s3_lake(airflow_home: Path, tmp_path: Path, ralph, s3_uri: str) -> None:
+    ids = ralph.post(list(realistic_statements(60)))
+    uri = s3_uri.replace("/lake?", "/dag-lake?")
+    env = dag_env(airflow_home, tmp_path, ralph, write_sources(tmp_path / "sources.yaml", ralph.endpoint))
+    env |= {"XAPI_LAKE": uri, "XAPI_LAKE_CACHE": str(tmp_path / "cache"),
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    result = run_dag("xapi_ingest", env, tmp_path / "ingest.log")
+    assert result.state == "success", result
+    restricted = remote_dataset(uri, "restricted").to_table(columns=["statement_id"])
+    assert sorted(restricted["statement_id"].to_pylist()) == sorted(ids)
+    assert remote_dataset(uri, "analyst").count_rows() == len(ids)  # checked, published, uploaded

@@ -3,58 +3,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import duckdb
-import httpx
 import pyarrow.fs as pafs
-import pytest
 
 from tests.test_pull_faults import lake_ids
 from xapi_ingest.cli import main
 from xapi_ingest.holds import BatchHolds
 from xapi_ingest.ingest import Ingestor
 from xapi_ingest.lake import Lake
-from xapi_ingest.local_lrs import free_port
 from xapi_ingest.privacy import Pseudonymizer, publish
 from xapi_ingest.reader import RawRecord
 from xapi_ingest.remote_lake import filesystem, pull_down, push, remote_dataset, working_lake
 from xapi_ingest.samples import realistic_statements
 from xapi_ingest.watermark import PullState, load_state, save_state
-
-
-@pytest.fixture(scope="module")
-def s3_uri(tmp_path_factory) -> str:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "testing")  # moto accepts any credentials; pyarrow needs some
-        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        yield from _moto_lake(tmp_path_factory)
-
-
-def _moto_lake(tmp_path_factory):
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("moto server did not start")
-            time.sleep(0.2)
-    uri = f"s3://xapi-lake/lake?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
-    filesystem(uri + "&allow_bucket_creation=true")[0].create_dir("xapi-lake")
-    yield uri
-    server.terminate()
-    server.wait()
-    log.close()
 
 
 def build_lake(root: Path, count: int) -> Lake:
