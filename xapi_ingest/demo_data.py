@@ -4,8 +4,8 @@ Three institutions and their teachers (``transforms.credit.synthetic``: MOOC cou
 master classes attended and delivered, videos, digital resources, cross-platform duplicates,
 voids), Moodle forum discussions of collaborative scenarios coded by raters
 (``transforms.sequences.synthetic``), and the faults of real producers: statements our
-validator rejects but a lax LRS stores, and a statement Open edX tolerably mislabels (the
-emitter adds re-sent batches). Statements are grouped by the platform LRS that would
+validator rejects but a lax LRS stores, among them Open edX's zero-weight scores, which its
+source tolerates (the emitter adds re-sent batches). Statements are grouped by the platform LRS that would
 store them (the ``authority`` the generator assigned), so each LRS is a source of its own.
 """
 
@@ -21,7 +21,7 @@ from transforms.credit.synthetic import MOODLE, Cluster, generate_cluster
 from transforms.sequences.synthetic import Teacher, collaborative_discussions
 
 DISCUSSIONS_LRS = "lrs-moodle-prod"  # Moodle forums post to the Moodle LRS
-TOLERATED_FOR = {"lrs-openedx": ["object-type.invalid"]}  # Open edX sends objectType "GroupActivity"
+TOLERATED_FOR = {"lrs-openedx": ["score.min-max"]}  # Open edX scores ungraded problems with min == max == 0
 
 
 @dataclass
@@ -51,7 +51,7 @@ def _broken(statement: dict[str, Any], number: int) -> dict[str, Any]:
         case 2:
             broken["verb"] = {"id": "completed", "display": {"en-US": "completed"}}  # a verb that is not an IRI
         case _:
-            broken["object"] = {**broken["object"], "objectType": "GroupActivity"}  # tolerated for Open edX only
+            broken["result"] = {"score": {"raw": 0, "min": 0, "max": 0}}  # a zero-weight problem; tolerated for Open edX
     return broken
 
 
@@ -63,10 +63,8 @@ def build(teachers: int = 150, discussions: int = 40, seed: int = 7) -> DemoClus
         by_lrs[statement["authority"]["account"]["name"]].append(statement)
     forum_members = [Teacher(MOODLE, str(1000 + t)) for t in range(teachers)]  # the roster's Moodle accounts
     by_lrs[DISCUSSIONS_LRS].extend(collaborative_discussions(discussions, forum_members, platform_home=MOODLE, seed=seed))
-    for lrs, statements in by_lrs.items():
-        faults = [_broken(statements[i * 37 % len(statements)], i) for i in range(max(2, len(statements) // 200))]
-        if lrs not in TOLERATED_FOR:
-            faults = [f for f in faults if f["object"].get("objectType") != "GroupActivity"]
+    for statements in by_lrs.values():  # every platform gets each kind of fault at least once
+        faults = [_broken(statements[i * 37 % len(statements)], i) for i in range(max(4, len(statements) // 200))]
         statements.extend(faults)
         demo.faulty += len(faults)
     demo.by_lrs = dict(by_lrs)
