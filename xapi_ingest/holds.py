@@ -14,13 +14,12 @@ the id or extends it with ``-<suffix>``: one ingest run ``B`` writes its sub-bat
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from xapi_ingest.lake import Lake
+from xapi_ingest.lake import Lake, write_bytes_atomically
 
 # Batch ids become file names here, so they must be plain path segments.
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
@@ -53,13 +52,7 @@ class BatchHolds:
     def hold(self, batch_id: str, reason: dict[str, Any]) -> Path:
         """Record (or refresh) a hold; written to a temporary name and renamed, never half-written."""
         path = self._path(batch_id)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump({"batch_id": batch_id, **reason}, handle, indent=2, default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        write_bytes_atomically(json.dumps({"batch_id": batch_id, **reason}, indent=2, default=str).encode(), path)
         return path
 
     def release(self, batch_id: str) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,13 +86,22 @@ def _differing(candidates: pa.Table, reference: dict[str, str]) -> list[tuple[st
     ]
 
 
-def write_parquet_atomically(table: pa.Table, path: Path) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """Write to a hidden temporary name, fsync, rename: a reader sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, temporary, **_PARQUET_OPTIONS)
+    write(temporary)
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+
+
+def write_parquet_atomically(table: pa.Table, path: Path) -> None:
+    _write_atomically(path, lambda temporary: pq.write_table(table, temporary, **_PARQUET_OPTIONS))
+
+
+def write_bytes_atomically(data: bytes, path: Path) -> None:
+    _write_atomically(path, lambda temporary: temporary.write_bytes(data))
 
 
 class Lake:

@@ -7,14 +7,13 @@ than the lake holds: the next run at worst re-reads pages, and the upsert drops 
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import msgspec
 
-from xapi_ingest.lake import Lake, check_source_id
+from xapi_ingest.lake import Lake, check_source_id, write_bytes_atomically
 
 SinceField = Literal["unknown", "stored", "timestamp"]
 
@@ -51,11 +50,4 @@ def load_state(lake: Lake, source: str) -> PullState:
 
 
 def save_state(lake: Lake, state: PullState) -> None:
-    path = state_path(lake, state.source)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(msgspec.json.format(msgspec.json.encode(state)))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_bytes_atomically(msgspec.json.format(msgspec.json.encode(state)), state_path(lake, state.source))
