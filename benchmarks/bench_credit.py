@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
-import resource
 import shutil
 import subprocess
 import sys
@@ -30,13 +29,10 @@ import time
 from pathlib import Path
 
 import msgspec
+from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "config" / "credit" / "policy.yaml"
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build_lake(work: Path, teachers: int, statements: int) -> None:

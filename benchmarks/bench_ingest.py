@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -42,21 +43,41 @@ def write_sample(path: Path, count: int) -> None:
             out.write(encode(statement) + b"\n")
 
 
-def measure(name: str, run: Callable[[], object], count: int, repeats: int) -> float:
-    run()  # warm-up
+def timed_rate(run: Callable[[], object], count: int, repeats: int) -> float:
+    """Items per second over the median of ``repeats`` runs, after one warm-up run."""
+    run()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
-    rate = count / statistics.median(times)
+    return count / statistics.median(times)
+
+
+def measure(name: str, run: Callable[[], object], count: int, repeats: int) -> float:
+    rate = timed_rate(run, count, repeats)
     print(f"{name:<44} {rate:>12,.0f} statements/s", flush=True)
     return rate
 
 
-def throughput(count: int, repeats: int) -> None:
+def peak_rss_mib() -> float:
+    """This process's own peak RSS (VmHWM): ``ru_maxrss`` survives exec on Linux, so in a child
+    started by a bigger parent it would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            return int(re.search(r"VmHWM:\s+(\d+) kB", status.read()).group(1)) / 1024
+    except (OSError, AttributeError):  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pin_to_one_core() -> None:
+    """Measure one core's throughput, so machines with different core counts compare."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def throughput(count: int, repeats: int) -> None:
+    pin_to_one_core()
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "statements.ndjson"
         write_sample(path, count)
@@ -107,14 +128,13 @@ def memory(sizes: list[int]) -> None:
                 [sys.executable, __file__, "--ingest-child", str(path), str(Path(scratch) / "lake")],
                 capture_output=True, text=True, check=True,
             )
-            peak_kib, rate = child.stdout.split()
-            print(f"{size:>12,} {int(peak_kib) / 1024:>15,.0f} {float(rate):>13,.0f}", flush=True)
+            peak_mib, rate = child.stdout.split()
+            print(f"{size:>12,} {float(peak_mib):>15,.0f} {float(rate):>13,.0f}", flush=True)
 
 
 def ingest_child(path: Path, lake: Path) -> None:
     counts = Ingestor(Lake(lake), "bench").ingest(records_with_origin([path]))
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(peak_kib, counts.statements_per_second)
+    print(peak_rss_mib(), counts.statements_per_second)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ fresh process and prints its time and peak RSS, to show memory stays flat as the
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
 from transforms.sequences.coded_csv import coded_events_from_frame
 from transforms.sequences.lsa import analyse, lag_pairs
@@ -110,7 +110,7 @@ def core(n_events: int, n_units: int, repeats: int) -> None:
     for name, seconds, peak in rows:
         print(f"{name:<62} {seconds:8.3f} s  traced peak {peak:7.1f} MiB  {their_time / seconds:6.1f}x pyseqlsa")
     print("all runs give pyseqlsa's table exactly and its z values to its 3 decimals")
-    print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"process peak RSS: {peak_rss_mib():.0f} MiB")
 
 
 def _lake_chunk(rng: np.random.Generator, first_unit: int, n_units: int, mean_length: int, learners: int) -> pa.Table:
@@ -171,23 +171,23 @@ def lake(sizes: list[int]) -> None:
             write_lake(Path(scratch) / "lake", size)
             generated = time.perf_counter() - started
             child = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(Path(scratch) / "lake"), str(scheme), str(Path(scratch) / "out")],
+                [sys.executable, "-c", _CHILD, str(Path(scratch) / "lake"), str(scheme), str(Path(scratch) / "out"),
+                 str(Path(__file__).parent)],
                 check=True, capture_output=True, text=True)
             seconds, peak, rows = child.stdout.split()[-3:]
             print(f"{int(rows):>12,} {generated:>10.1f} {float(seconds):>11.1f} {float(peak):>13.0f}", flush=True)
 
 
-# Peak RSS is the child's own VmHWM: ru_maxrss survives exec on Linux, so it would report the
-# memory of the parent that generated the lake.
+# The whole command in a fresh process, so its peak RSS is its own (see bench_ingest.peak_rss_mib).
 _CHILD = """
-import re, sys, time
+import sys, time
+sys.path.insert(0, sys.argv[4])
+from bench_ingest import peak_rss_mib
 from transforms.sequences import run_sequences
 started = time.perf_counter()
 summary = run_sequences(sys.argv[1], sys.argv[2], sys.argv[3])
 seconds = time.perf_counter() - started
-with open("/proc/self/status") as status:
-    peak_kib = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
-print(seconds, peak_kib / 1024, summary.statements)
+print(seconds, peak_rss_mib(), summary.statements)
 """
 
 

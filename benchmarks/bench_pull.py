@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
-from bench_ingest import measure  # benchmarks/ is on sys.path when this script runs
+from bench_ingest import measure, peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
 from xapi_ingest.lake import Lake
 from xapi_ingest.local_lrs import LocalRalph
@@ -103,7 +102,7 @@ def main() -> None:
             ralph.post(statements, batch=1000)
             compare("Ralph LRS 5.1.0 (fs backend)", ralph.endpoint, (ralph.username, ralph.password), args.count,
                     args.page_size, args.repeats, Path(scratch))
-    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    print(f"\npeak RSS of this process: {peak_rss_mib():,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,7 @@ Each with its ratio to the hand-written checks, and the process's peak RSS at th
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import resource
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +24,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from bench_ingest import (  # benchmarks/ is on sys.path when this script runs
+    peak_rss_mib,
+    pin_to_one_core,
+    timed_rate,
+    write_sample,
+)
 
 from xapi_ingest.ingest import Ingestor
 from xapi_ingest.lake import Lake
 from xapi_ingest.quality import check_batches, validate_table
 from xapi_ingest.reader import records_with_origin
-from xapi_ingest.samples import realistic_statements
 
 FRESH = datetime(2026, 9, 2, tzinfo=UTC)
 
@@ -54,13 +54,7 @@ def hand_written_checks(table: pa.Table) -> bool:
 
 
 def measure(name: str, run: Callable[[], object], rows: int, repeats: int, baseline: float | None) -> float:
-    run()  # warm-up (GX imports and caches)
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    rate = rows / statistics.median(times)
+    rate = timed_rate(run, rows, repeats)  # its warm-up run also pays GX's imports and caches
     ratio = f"{rate / baseline:8.3f}x" if baseline else "   1.000x"
     print(f"{name:<52} {rate:>12,.0f} rows/s {ratio}", flush=True)
     return rate
@@ -71,11 +65,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    pin_to_one_core()
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "batch.ndjson"
-        source.write_text("".join(json.dumps(s) + "\n" for s in realistic_statements(args.rows)))
+        write_sample(source, args.rows)
         lake = Lake(Path(scratch) / "lake")
         Ingestor(lake, "moodle-a", batch_size=args.rows).ingest(records_with_origin([source]), batch_id="bench")
         files = lake.files(lake.statements_dir)
@@ -92,7 +85,7 @@ def main() -> None:
         measure("gate as the DAG runs it (check_batches + Data Docs)",
                 lambda: check_batches(lake.root, ["bench"], reports, run_time=FRESH),
                 table.num_rows, args.repeats, baseline)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mib()
     print(f"peak RSS of the whole run: {peak:,.0f} MiB")
 
 
