@@ -18,7 +18,7 @@ from xapi_ingest.sources import MissingCredentialsError, Source, load_sources, r
 
 log = logging.getLogger(__name__)
 
-PULL_ERRORS = (LRSError, MissingCredentialsError, OSError)
+EXPECTED_ERRORS = (LRSError, MissingCredentialsError, OSError)
 
 
 def _budget(max_pages: int | None, max_minutes: float | None) -> Budget:
@@ -61,10 +61,8 @@ def pull_sources(config: Path | str, lake: Lake, source_ids: list[str] | None = 
     for source in selected:
         try:
             summaries.append(pull_source(source, lake, _budget(max_pages, max_minutes), progress))
-        except PULL_ERRORS as exc:
-            log.error("%s: pull failed: %s", source.id, exc)
-            failures.append((source.id, str(exc)))
-        except Exception as exc:  # an unexpected failure of one source must not stop the others
-            log.exception("%s: pull failed unexpectedly", source.id)
-            failures.append((source.id, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # one source's failure must not stop the others
+            expected = isinstance(exc, EXPECTED_ERRORS)  # their messages say it all; others need the traceback
+            log.error("%s: pull failed: %s", source.id, exc, exc_info=not expected)
+            failures.append((source.id, str(exc) if expected else f"{type(exc).__name__}: {exc}"))
     return summaries, failures
