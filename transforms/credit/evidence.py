@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 
 from transforms.credit.policy import Policy
+from xapi_ingest.validator import VOIDED_VERB as VOIDED
 
-VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 PASSED = "http://adlnet.gov/expapi/verbs/passed"
 FAILED = "http://adlnet.gov/expapi/verbs/failed"
