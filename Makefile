@@ -26,7 +26,7 @@ $(RALPH_STAMP):
 ralph: $(RALPH_STAMP)
 
 demo: $(STAMP) $(RALPH_STAMP)
-	$(BIN)/python -m xapi_ingest.demo --out $(DEMO_DIR)
+	$(BIN)/python -m devtools.demo --out $(DEMO_DIR)
 
 test: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m pytest

@@ -37,10 +37,10 @@ POLICY = ROOT / "config" / "credit" / "policy.yaml"
 
 def build_lake(work: Path, teachers: int, statements: int) -> None:
     """Generate the cluster and ingest ``statements`` of its statements through the real ingest path."""
-    from transforms.credit.synthetic import cluster_stream
-    from xapi_ingest.ingest import Ingestor
-    from xapi_ingest.lake import Lake
-    from xapi_ingest.reader import RawRecord
+    from devtools.synthetic.credit import cluster_stream
+    from xapi_ingest.lake.ingest import Ingestor
+    from xapi_ingest.lake.store import Lake
+    from xapi_ingest.xapi.reader import RawRecord
 
     scale = max(1, math.ceil(statements / (teachers * 20)))  # the demo mix averages ~22 statements per teacher
     cluster, stream = cluster_stream(teachers, seed=11, activity_scale=scale)
@@ -56,8 +56,8 @@ def build_lake(work: Path, teachers: int, statements: int) -> None:
 
 
 def baseline_scan(lake: Path) -> tuple[float, int]:
-    from xapi_ingest.lake import Lake
-    from xapi_ingest.query import connect
+    from xapi_ingest.lake.query import connect
+    from xapi_ingest.lake.store import Lake
 
     started = time.perf_counter()
     with connect(Lake(lake)) as con:
@@ -80,8 +80,8 @@ def measure(work: Path) -> None:
     from transforms.credit.roster import load_roster
     from transforms.credit.run import run_credit
     from transforms.credit.summaries import institution_summaries, teacher_summaries
-    from xapi_ingest.lake import Lake
-    from xapi_ingest.query import connect
+    from xapi_ingest.lake.query import connect
+    from xapi_ingest.lake.store import Lake
 
     with connect(Lake(work / "lake")) as con:
         total = con.execute("SELECT count(*) FROM statements").fetchone()[0]

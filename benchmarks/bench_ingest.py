@@ -29,11 +29,11 @@ from pathlib import Path
 
 import msgspec
 
-from xapi_ingest.ingest import Ingestor
-from xapi_ingest.lake import Lake
-from xapi_ingest.reader import records_with_origin
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.validator import StatementValidator
+from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.xapi.reader import records_with_origin
+from xapi_ingest.xapi.samples import realistic_statements
+from xapi_ingest.xapi.validator import StatementValidator
 
 
 def write_sample(path: Path, count: int) -> None:

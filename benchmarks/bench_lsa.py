@@ -32,10 +32,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
+from devtools.synthetic.sequences import DESIGN_EXTENSION, DISCUSSION_TYPE, INTERACTION_VERBS, KC_CHAINS, KC_EXTENSION
 from transforms.sequences.coded_csv import coded_events_from_frame
 from transforms.sequences.lsa import analyse, lag_pairs
-from transforms.sequences.synthetic import DESIGN_EXTENSION, DISCUSSION_TYPE, INTERACTION_VERBS, KC_CHAINS, KC_EXTENSION
-from xapi_ingest.schema import ANALYST_DROPPED, STATEMENTS
+from xapi_ingest.lake.schema import ANALYST_DROPPED, STATEMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 CODES = ("C1", "C2", "C3", "C4", "C5")
@@ -183,7 +183,7 @@ _CHILD = """
 import sys, time
 sys.path.insert(0, sys.argv[4])
 from bench_ingest import peak_rss_mib
-from transforms.sequences import run_sequences
+from transforms.sequences.run import run_sequences
 started = time.perf_counter()
 summary = run_sequences(sys.argv[1], sys.argv[2], sys.argv[3])
 seconds = time.perf_counter() - started

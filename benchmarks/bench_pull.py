@@ -26,12 +26,12 @@ from urllib.parse import urljoin
 import httpx
 from bench_ingest import measure, peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
-from xapi_ingest.lake import Lake
-from xapi_ingest.local_lrs import LocalRalph
-from xapi_ingest.lrs_client import LRSClient
-from xapi_ingest.pull import pull
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.sources import Credentials, Source
+from devtools.local_lrs import LocalRalph
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.pull.client import LRSClient
+from xapi_ingest.pull.puller import pull
+from xapi_ingest.pull.sources import Credentials, Source
+from xapi_ingest.xapi.samples import realistic_statements
 
 REPO = Path(__file__).resolve().parents[1]
 

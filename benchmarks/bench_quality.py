@@ -31,10 +31,10 @@ from bench_ingest import (  # benchmarks/ is on sys.path when this script runs
     write_sample,
 )
 
-from xapi_ingest.ingest import Ingestor
-from xapi_ingest.lake import Lake
-from xapi_ingest.quality import check_batches, validate_table
-from xapi_ingest.reader import records_with_origin
+from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.quality.gate import check_batches, validate_table
+from xapi_ingest.xapi.reader import records_with_origin
 
 FRESH = datetime(2026, 9, 2, tzinfo=UTC)
 

@@ -43,7 +43,7 @@ def statement() -> dict[str, Any]:
 @pytest.fixture
 def ralph(tmp_path: Path):
     """A real Ralph LRS process on 127.0.0.1 (its own virtual environment), stopped after the test."""
-    from xapi_ingest.local_lrs import LocalRalph, RalphUnavailable
+    from devtools.local_lrs import LocalRalph, RalphUnavailable
 
     lrs = LocalRalph(tmp_path / "ralph")
     try:
@@ -66,8 +66,8 @@ def s3_uri(tmp_path_factory):
 
 def _moto_lake(tmp_path_factory):
     """A real S3-compatible server (moto in server mode) on 127.0.0.1, with an empty lake bucket."""
-    from xapi_ingest.local_lrs import free_port
-    from xapi_ingest.remote_lake import filesystem
+    from devtools.local_lrs import free_port
+    from xapi_ingest.lake.remote import filesystem
 
     port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115

@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from xapi_ingest.lrs_client import xapi_timestamp
-from xapi_ingest.validator import parse_timestamp
+from xapi_ingest.xapi.timestamps import parse_timestamp, xapi_timestamp
 
 
 @dataclass
@@ -163,7 +162,7 @@ def main() -> None:
     import argparse
     import sys
 
-    from xapi_ingest.samples import realistic_statements
+    from xapi_ingest.xapi.samples import realistic_statements
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--count", type=int, required=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xapi_ingest.cli import build_parser, main
+from xapi_ingest.app.cli.main import build_parser, main
 
 
 def _write(path, lines):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from xapi_ingest.validator import StatementValidator
+from xapi_ingest.xapi.validator import StatementValidator
 
 
 def _rows(conformance_dir):
@@ -37,7 +37,7 @@ def test_every_label_agrees(conformance_dir, mode):
 
 
 def test_every_rejection_names_a_known_rule(conformance_dir):
-    from xapi_ingest.rules import RULES
+    from xapi_ingest.xapi.rules import RULES
 
     validator = StatementValidator("2.0.0")
     for row in _rows(conformance_dir):

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from transforms.credit.config_errors import ConfigError
+from devtools.synthetic.credit import generate_cluster
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
 from transforms.credit.roster import load_roster
-from transforms.credit.synthetic import generate_cluster
-from xapi_ingest.cli import main
-from xapi_ingest.validator import StatementValidator
+from xapi_ingest.app.cli.main import main
+from xapi_ingest.common.config import ConfigError
+from xapi_ingest.xapi.validator import StatementValidator
 
 CONFIG = Path(__file__).resolve().parents[1] / "config" / "credit"
 

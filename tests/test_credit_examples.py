@@ -9,7 +9,7 @@ import pytest
 
 from tests.credit_world import POLICY, ingest, statements, write_config
 from transforms.credit.run import run_credit
-from xapi_ingest.validator import StatementValidator
+from xapi_ingest.xapi.validator import StatementValidator
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pandas as pd
 
+from devtools.synthetic import credit as x
 from tests.credit_world import BLOG_LISTED, POLICY, REGISTRY, at, ingest, lms, statements, write_config
-from transforms.credit import synthetic as x
 from transforms.credit.run import run_credit
 
 
@@ -85,7 +85,7 @@ def test_late_statement_is_credited_flagged_and_counted(tmp_path):
 
 
 def test_cli_runs_and_reports_the_version(tmp_path, capsys):
-    from xapi_ingest.cli import main
+    from xapi_ingest.app.cli.main import main
 
     ingest(tmp_path / "lake", list(statements().values()))
     registry, roster = write_config(tmp_path)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from devtools.airflow_local import airflow_environment, migrate, run_dag
 from tests.test_pull_faults import lake_ids
-from xapi_ingest.airflow_local import airflow_environment, migrate, run_dag
-from xapi_ingest.lake import Lake
-from xapi_ingest.query import connect
-from xapi_ingest.remote_lake import remote_dataset
-from xapi_ingest.samples import realistic_statements
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.remote import remote_dataset
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.xapi.samples import realistic_statements
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,12 @@ from pathlib import Path
 from rich.console import Console
 from tincan import Statement
 
+from devtools.demo import run
+from devtools.demo_data import TOLERATED_FOR, build
 from tests.test_pull_faults import lake_ids
-from xapi_ingest.demo import run
-from xapi_ingest.demo_data import TOLERATED_FOR, build
-from xapi_ingest.lake import Lake
-from xapi_ingest.query import connect
-from xapi_ingest.validator import StatementValidator
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.xapi.validator import StatementValidator
 
 
 def expected_split(teachers: int) -> tuple[set[str], set[str]]:

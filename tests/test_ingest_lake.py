@@ -15,12 +15,12 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from xapi_ingest.ingest import Ingestor, check_tolerated_rules
-from xapi_ingest.lake import Lake
-from xapi_ingest.query import connect
-from xapi_ingest.reader import read_records
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.schema import STATEMENTS
+from xapi_ingest.lake.ingest import Ingestor, check_tolerated_rules
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.schema import STATEMENTS
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.xapi.reader import read_records
+from xapi_ingest.xapi.samples import realistic_statements
 
 
 def _ndjson(path, statements):
@@ -151,7 +151,7 @@ def test_kill_9_then_rerun_gives_the_clean_lake(tmp_path):
     _ingest(clean, path)
     crashed = tmp_path / "crashed"
     process = subprocess.Popen(
-        [sys.executable, "-m", "xapi_ingest.cli", "ingest-file", str(path), "--source", "moodle-a",
+        [sys.executable, "-m", "xapi_ingest", "ingest-file", str(path), "--source", "moodle-a",
          "--lake", str(crashed), "--batch-size", "200", "--no-publish"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -12,7 +12,7 @@ import pytest
 from transforms.sequences.coded_csv import coded_events_from_frame
 from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.lsa import SequenceError, analyse, lag_pairs, structural_zero_mask
-from xapi_ingest.cli import main
+from xapi_ingest.app.cli.main import main
 
 CODES = ("A", "B", "C")
 # lsa-method.md §7 (from pyseqlsa's README): two threads, no pair across them.

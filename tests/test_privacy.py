@@ -8,11 +8,11 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from xapi_ingest.ingest import Ingestor
-from xapi_ingest.lake import Lake
-from xapi_ingest.privacy import Pseudonymizer, publish
-from xapi_ingest.query import connect
-from xapi_ingest.reader import read_records
+from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.publish.privacy import Pseudonymizer, publish
+from xapi_ingest.xapi.reader import read_records
 
 KEY = b"test-key-0123456789abcdef"
 

@@ -13,13 +13,13 @@ import duckdb
 import pytest
 
 from tests.fault_lrs import Faults, FaultyLRS
-from xapi_ingest.lake import Lake
-from xapi_ingest.lrs_client import LRSClient, LRSError, RetryPolicy
-from xapi_ingest.pull import NO_BUDGET, Budget, pull
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.sources import Source
-from xapi_ingest.validator import parse_timestamp
-from xapi_ingest.watermark import load_state
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.pull.client import LRSClient, LRSError, RetryPolicy
+from xapi_ingest.pull.puller import NO_BUDGET, Budget, pull
+from xapi_ingest.pull.sources import Source
+from xapi_ingest.pull.watermark import load_state
+from xapi_ingest.xapi.samples import realistic_statements
+from xapi_ingest.xapi.timestamps import parse_timestamp
 
 FAST_RETRIES = RetryPolicy(attempts=12, base_seconds=0.001, max_wait_seconds=0.01, budget_seconds=5)
 
@@ -144,7 +144,7 @@ def test_kill_9_mid_pull_then_rerun_gives_the_same_lake(tmp_path: Path, lake: La
     lrs.start()
     config = tmp_path / "sources.yaml"
     config.write_text(f"sources:\n  - id: faulty\n    endpoint: {lrs.endpoint}\n    page_size: 5\n    commit_every: 20\n")
-    command = [sys.executable, "-m", "xapi_ingest.cli", "pull", "--config", str(config), "--all", "--lake", str(lake.root)]
+    command = [sys.executable, "-m", "xapi_ingest", "pull", "--config", str(config), "--all", "--lake", str(lake.root)]
     try:
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 
 from tests.test_pull_faults import lake_ids
-from xapi_ingest.lake import Lake
-from xapi_ingest.pull_runner import pull_source
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.sources import Source
-from xapi_ingest.validator import parse_timestamp
-from xapi_ingest.watermark import load_state
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.pull.runner import pull_source
+from xapi_ingest.pull.sources import Source
+from xapi_ingest.pull.watermark import load_state
+from xapi_ingest.xapi.samples import realistic_statements
+from xapi_ingest.xapi.timestamps import parse_timestamp
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 

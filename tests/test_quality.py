@@ -12,16 +12,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from xapi_ingest.cli import main
-from xapi_ingest.holds import BatchHolds
-from xapi_ingest.ingest import Ingestor
-from xapi_ingest.lake import Lake, write_parquet_atomically
-from xapi_ingest.normalize import StatementColumns
-from xapi_ingest.privacy import Pseudonymizer, publish
-from xapi_ingest.quality import QualityGateError, SuiteError, check_batches, load_suite, validate_table
-from xapi_ingest.query import connect
-from xapi_ingest.reader import read_records
-from xapi_ingest.samples import realistic_statements
+from xapi_ingest.app.cli.main import main
+from xapi_ingest.lake.holds import BatchHolds
+from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.normalize import StatementColumns
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.store import Lake, write_parquet_atomically
+from xapi_ingest.publish.privacy import Pseudonymizer, publish
+from xapi_ingest.quality.gate import QualityGateError, check_batches, validate_table
+from xapi_ingest.quality.suites import SuiteError, load_suite
+from xapi_ingest.xapi.reader import read_records
+from xapi_ingest.xapi.samples import realistic_statements
 
 KEY = Pseudonymizer(b"quality-test-key-0123456789")
 # The sample statements are all stored on 2026-09-01: a day later they are fresh.

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from xapi_ingest.reader import InputError, read_records
+from xapi_ingest.xapi.reader import InputError, read_records
 
 STATEMENTS = [{"id": str(n), "text": "a\u00e9\\\"]}[{,"} for n in range(5)]
 

@@ -9,15 +9,15 @@ import duckdb
 import pyarrow.fs as pafs
 
 from tests.test_pull_faults import lake_ids
-from xapi_ingest.cli import main
-from xapi_ingest.holds import BatchHolds
-from xapi_ingest.ingest import Ingestor
-from xapi_ingest.lake import Lake
-from xapi_ingest.privacy import Pseudonymizer, publish
-from xapi_ingest.reader import RawRecord
-from xapi_ingest.remote_lake import filesystem, pull_down, push, remote_dataset, working_lake
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.watermark import PullState, load_state, save_state
+from xapi_ingest.app.cli.main import main
+from xapi_ingest.lake.holds import BatchHolds
+from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.remote import filesystem, pull_down, push, remote_dataset, working_lake
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.publish.privacy import Pseudonymizer, publish
+from xapi_ingest.pull.watermark import PullState, load_state, save_state
+from xapi_ingest.xapi.reader import RawRecord
+from xapi_ingest.xapi.samples import realistic_statements
 
 
 def build_lake(root: Path, count: int) -> Lake:

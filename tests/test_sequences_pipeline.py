@@ -12,16 +12,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from transforms.sequences import run_sequences
+from devtools.synthetic.sequences import KC_EXTENSION, collaborative_discussions
+from transforms.sequences.run import run_sequences
 from transforms.sequences.scheme import SchemeError, load_scheme
-from transforms.sequences.synthetic import KC_EXTENSION, collaborative_discussions
-from xapi_ingest.cli import main
-from xapi_ingest.ingest import Ingestor
-from xapi_ingest.lake import Lake
-from xapi_ingest.privacy import Pseudonymizer, publish
-from xapi_ingest.reader import RawRecord
-from xapi_ingest.samples import realistic_statements
-from xapi_ingest.validator import StatementValidator
+from xapi_ingest.app.cli.main import main
+from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.publish.privacy import Pseudonymizer, publish
+from xapi_ingest.xapi.reader import RawRecord
+from xapi_ingest.xapi.samples import realistic_statements
+from xapi_ingest.xapi.validator import StatementValidator
 
 SCHEME = Path(__file__).resolve().parents[1] / "config" / "sequences" / "scheme.yaml"
 KEY = b"test-key-for-sequences-0123456789"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from xapi_ingest.config import ConfigError
-from xapi_ingest.sources import MissingCredentialsError, load_sources, resolve_credentials
+from xapi_ingest.common.config import ConfigError
+from xapi_ingest.pull.sources import MissingCredentialsError, load_sources, resolve_credentials
 
 GOOD = """\
 sources:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xapi_ingest.validator import StatementValidator, parse_timestamp
+from xapi_ingest.xapi.timestamps import parse_timestamp
+from xapi_ingest.xapi.validator import StatementValidator
 
 V103 = StatementValidator("1.0.3")
 V200 = StatementValidator("2.0.0")

@@ -1,1 +1,1 @@
-"""Analytics over the lake (credit, behaviour sequences): each reads the statements table."""
+"""The analytics computed from the lake: credit and behaviour sequences (see each package)."""

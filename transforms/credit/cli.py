@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from xapi_ingest.remote_lake import lake_location
-
-EXIT_OK, EXIT_CONFIG = 0, 2
+from xapi_ingest.common.exit_codes import ExitCode
+from xapi_ingest.lake.remote import lake_location
 
 
 def add_credit_parser(commands: argparse._SubParsersAction) -> None:
@@ -29,14 +28,14 @@ def add_credit_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_credit(args: argparse.Namespace) -> int:
-    from transforms.credit.config_errors import ConfigError
     from transforms.credit.run import run_credit
+    from xapi_ingest.common.config import ConfigError
 
     try:
         summary = run_credit(args.lake, args.policy, args.registry, args.roster, args.out,
                              statements_of_participation=not args.no_statements)
     except (ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.UNUSABLE
     print("\n".join(summary.lines()))
-    return EXIT_OK
+    return ExitCode.OK

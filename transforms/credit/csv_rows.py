@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from transforms.credit.config_errors import ConfigError, row_errors
+from xapi_ingest.common.config import ConfigError, row_errors
 
 Row = TypeVar("Row", bound=BaseModel)
 MAX_REPORTED = 50

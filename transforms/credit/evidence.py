@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from transforms.credit.policy import Policy
-from xapi_ingest.validator import VOIDED_VERB as VOIDED
+from xapi_ingest.xapi.vocabulary import VOIDED_VERB as VOIDED
 
 COMPLETED = "http://adlnet.gov/expapi/verbs/completed"
 PASSED = "http://adlnet.gov/expapi/verbs/passed"
@@ -42,7 +42,7 @@ class Evidence:
 def _config_tables(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Table,
                    identities: pa.Table, memberships: pa.Table) -> None:
     authorities = pa.Table.from_pylist(
-        [{"auth_key": ("account_name:" + a.match.account_name) if a.match.account_name is not None else "ifi:" + a.match.ifi,
+        [{"auth_key": ("account_name:" + a.match.account_name) if a.match.account_name is not None else f"ifi:{a.match.ifi}",
           "authority_id": a.id, "evidence_level": a.evidence_level, "level_rank": _LEVEL_RANK[a.evidence_level]}
          for a in policy.trust.authorities])
     categories = pa.Table.from_pylist(
@@ -280,7 +280,7 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
     _config_tables(con, policy, registry, identities, memberships)
     con.execute("SET preserve_insertion_order = false")  # order comes from explicit sorts; saves memory
     con.execute(_AUTHORITIES_SQL)
-    watermark = con.execute("SELECT max(last_stored) FROM auth_map").fetchone()[0]
+    watermark = (con.execute("SELECT max(last_stored) FROM auth_map").fetchone() or (None,))[0]
     con.execute(_VOIDS_SQL)
     con.execute(_STATEMENTS_SQL)
     con.execute(_ENGAGEMENT_REFS_SQL)

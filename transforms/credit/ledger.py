@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 
 from transforms.credit.decide import apply_rules
 from transforms.credit.evidence import Evidence, gather_evidence
+from transforms.credit.ordering import apply_caps, mark_repeats, remove_overlap
 from transforms.credit.periods import academic_year_label, academic_year_start_year, cycle_label, cycle_start_year
 from transforms.credit.policy import Policy
-from transforms.credit.sequence import apply_caps, mark_repeats, remove_overlap
 
 LIST_COLUMNS = ("evidence_statement_ids", "lrs_sources", "authorities", "reason_codes")  # space-separated in frames
 HOUR_COLUMNS = ("hours_measured", "hours_designated", "hours_computed", "hours_rounded", "hours_weighted",

@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from transforms.credit.config_errors import ConfigError, load_yaml_with_lines, yaml_errors
+from xapi_ingest.common.config import load_yaml_model
 
 EvidenceLevel = Literal["system_verified", "host_attested", "self_declared"]
 HourMethod = Literal["designated", "attended_intervals", "video_unique_watch", "min_of"]
@@ -233,11 +233,5 @@ def hours_to_ms(hours: Decimal, minutes_per_unit: int) -> int:
 def load_policy(path: Path | str) -> Policy:
     """Read and validate a policy file; a ConfigError names the file, line and field of every problem."""
     path = Path(path)
-    data, lines = load_yaml_with_lines(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}:1: the policy must be a YAML mapping")
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        raise yaml_errors(path, exc, lines) from None
+    policy = load_yaml_model(path, Policy)
     return policy.model_copy(update={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})

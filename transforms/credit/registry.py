@@ -17,9 +17,9 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from transforms.credit.config_errors import ConfigError
 from transforms.credit.csv_rows import read_rows, split_list
 from transforms.credit.policy import MoveOn, Policy
+from xapi_ingest.common.config import ConfigError
 
 _FAR_FUTURE = date(9999, 12, 31)
 
@@ -95,7 +95,7 @@ def load_registry(path: Path | str, policy: Policy) -> tuple[pa.Table, str]:
         ranges.setdefault(row.credit_unit_id, []).append((start, end, line))
     if problems:
         raise ConfigError("\n".join(problems))
-    records = []
+    records: list[dict[str, object]] = []
     for _, row in rows:
         tier = derive_tier(row, policy)
         rule = policy.registry.tiers[tier]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from transforms.credit.config_errors import ConfigError
 from transforms.credit.csv_rows import read_rows, split_list
+from xapi_ingest.common.config import ConfigError
 
 _FAR_FUTURE = date(9999, 12, 31)
 _IFI_PREFIXES = ("mbox:mailto:", "mbox_sha1sum:", "openid:", "account:")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +16,8 @@ import pyarrow.parquet as pq
 from transforms.credit.ledger import Provenance, build_ledger, ledger_table, new_run_id
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
-from transforms.credit.reports import write_csv, write_institution_report, write_statements, write_workbook
+from transforms.credit.report import write_csv, write_institution_report, write_statements, write_workbook
+from transforms.credit.results import CreditRunSummary
 from transforms.credit.roster import load_roster
 from transforms.credit.summaries import institution_summaries, teacher_summaries
 from transforms.credit.versions import (
@@ -28,39 +28,8 @@ from transforms.credit.versions import (
     stamp_summaries,
     version_dir,
 )
-from xapi_ingest.lake import Lake
-from xapi_ingest.query import connect
-
-
-@dataclass(frozen=True)
-class CreditRunSummary:
-    version: int
-    new_version: bool  # False when nothing changed since the latest version (nothing written)
-    supersedes_version: int | None
-    output_dir: Path
-    run_id: str
-    ledger_rows: int
-    teachers: int
-    institutions: int
-    credited_hours: float
-    status_counts: dict[str, int]
-    unmatched_actors: int
-    unlisted_resources: int
-    teachers_flagged_gap: int
-    elapsed_seconds: float
-
-    def lines(self) -> list[str]:
-        state = "new version" if self.new_version else "unchanged; latest version"
-        statuses = ", ".join(f"{name} {count}" for name, count in sorted(self.status_counts.items()))
-        return [
-            f"{state} v{self.version:04d}" + (f" (supersedes v{self.supersedes_version:04d})"
-                                              if self.new_version and self.supersedes_version else ""),
-            f"ledger rows {self.ledger_rows}: {statuses}",
-            f"teachers {self.teachers} in {self.institutions} institution(s); credited {self.credited_hours:,.2f} h; "
-            f"flagged for a gap {self.teachers_flagged_gap}",
-            f"unmatched actors {self.unmatched_actors}; unlisted resources for review {self.unlisted_resources}",
-            f"outputs: {self.output_dir} ({self.elapsed_seconds:.1f} s)",
-        ]
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.store import Lake
 
 
 def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, institutions: pd.DataFrame,
@@ -94,7 +63,7 @@ def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: st
                out_dir: str | Path, *, statements_of_participation: bool = True) -> CreditRunSummary:
     """Compute credit from the lake's restricted zone and publish a new version under ``out_dir`` if anything changed.
 
-    Raises ``transforms.credit.config_errors.ConfigError`` (a ValueError) naming file, line and field
+    Raises ``xapi_ingest.common.config.ConfigError`` (a ValueError) naming file, line and field
     when a configuration file is invalid; nothing is written then.
     """
     started = time.perf_counter()

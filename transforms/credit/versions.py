@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from xapi_ingest.common.atomic import write_text_atomically
+
 MANIFEST = "versions.json"
 _TEACHER_KEY = ["teacher_id", "institution_id", "period_kind", "period_id"]
 _INSTITUTION_KEY = ["institution_id", "period_kind", "period_id"]
@@ -96,8 +98,6 @@ def commit_version(out_dir: Path, staging: Path, record: VersionRecord) -> Path:
         shutil.rmtree(target)
     os.replace(staging, target)
     records = [*read_manifest(out_dir), record]
-    temporary = out_dir / f".{MANIFEST}.tmp"
-    temporary.write_text(json.dumps({"versions": [asdict(entry) for entry in records]}, indent=2))
-    os.replace(temporary, out_dir / MANIFEST)
-    (out_dir / "LATEST").write_text(f"v{record.version:04d}\n")
+    write_text_atomically(json.dumps({"versions": [asdict(entry) for entry in records]}, indent=2), out_dir / MANIFEST)
+    write_text_atomically(f"v{record.version:04d}\n", out_dir / "LATEST")
     return target

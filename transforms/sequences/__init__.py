@@ -1,23 +1,7 @@
 """Collaborative-scenario behaviour sequences: coding, lag-sequential analysis, clusters, reports.
 
-``run_sequences`` is what the CLI's ``sequences`` command and the analytics DAG call. It is
-imported lazily so that the CLI (which imports this package for its parsers) does not pay for
-scipy and matplotlib on every command.
+The public entry is :func:`transforms.sequences.run.run_sequences` (what the CLI's ``sequences``
+command and the analytics DAG call); its results are in :mod:`transforms.sequences.results`,
+its page in :mod:`transforms.sequences.report`, its subcommands in :mod:`transforms.sequences.cli`.
+This package imports nothing itself, so the CLI's parsers do not pay for scipy and matplotlib.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from transforms.sequences.pipeline import SequencesSummary, run_sequences
-
-__all__ = ["SequencesSummary", "run_sequences"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from transforms.sequences import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(name)

@@ -12,9 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from xapi_ingest.remote_lake import lake_location
-
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
+from xapi_ingest.common.exit_codes import ExitCode
+from xapi_ingest.lake.remote import lake_location
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -77,7 +76,7 @@ def cmd_lsa(args: argparse.Namespace) -> int:
                          pairs.event_counts if args.allison_liker else None)
     except (SequenceError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.UNUSABLE
     homogeneity = None
     if args.homogeneity:
         accumulator = Homogeneity(len(events.codes))
@@ -92,17 +91,17 @@ def cmd_lsa(args: argparse.Namespace) -> int:
         from transforms.sequences.tables import text_report
 
         print(text_report(result, args.threshold, homogeneity))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_sequences(args: argparse.Namespace) -> int:
-    from transforms.sequences.pipeline import run_sequences
+    from transforms.sequences.run import run_sequences
     from transforms.sequences.scheme import SchemeError
 
     try:
         summary = run_sequences(args.lake, args.scheme, args.out, zone=args.zone)
     except (SchemeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.UNUSABLE
     print(summary.describe())
-    return EXIT_OK
+    return ExitCode.OK

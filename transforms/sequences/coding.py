@@ -8,7 +8,7 @@ scheme's models already restrict IRIs and codes to harmless characters.
 from __future__ import annotations
 
 from transforms.sequences.scheme import Dimension, FieldRef, Rule, Scheme, Scope
-from xapi_ingest.validator import VOIDED_VERB
+from xapi_ingest.xapi.vocabulary import VOIDED_VERB
 
 UNCODED_NO_RULE = "no rule matched"
 UNCODED_NOT_A_CODE = "value is not a code of the scheme"

@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from transforms.sequences.clusters import DESIGN_LABEL
 from transforms.sequences.lsa import RESIDUAL_FORM_LABELS, ChiSquare, LsaResult
+from transforms.sequences.results import DimensionResult, GroupResult
+from transforms.sequences.scheme import Scheme
 from transforms.sequences.tables import matrix_frame
-
-if TYPE_CHECKING:
-    from transforms.sequences.pipeline import DimensionResult, GroupResult
-    from transforms.sequences.scheme import Scheme
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222;line-height:1.4}

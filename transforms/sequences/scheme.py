@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from xapi_ingest.config import ConfigError, load_yaml_model
+from xapi_ingest.common.config import ConfigError, load_yaml_model
 
 SchemeError = ConfigError
 

@@ -9,7 +9,7 @@ whatever the size of the lake.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,7 +108,7 @@ def _code_index(values: pa.ChunkedArray, codes: tuple[str, ...]) -> np.ndarray:
 
 
 def tally_coded_events(
-    path: Path, scheme: Scheme, clusters: dict[str, LearnerClusters | None], sequences_path: Path
+    path: Path, scheme: Scheme, clusters: Mapping[str, LearnerClusters | None], sequences_path: Path
 ) -> Tally:
     """Count everything from the sorted coded-events file and write the per-unit sequences file."""
     result = Tally(scheme, {d.id: DimensionTally(d, scheme.lag, clusters.get(d.id)) for d in scheme.dimensions})
@@ -176,6 +176,7 @@ def _tally_dimension(tally: DimensionTally, table: pa.Table, run: np.ndarray, st
 def _tally_clusters(tally: DimensionTally, table: pa.Table, run: np.ndarray, code: np.ndarray) -> None:
     """Pairs within each learner's own sequence inside a unit, summed per learner cluster."""
     clusters, lag, k = tally.clusters, tally.lag, len(tally.dimension.codes)
+    assert clusters is not None and tally.cluster_tables is not None, "called only when clusters are tallied"
     learner = pc.fill_null(pc.index_in(table["learner"], value_set=clusters.learners), -1).to_numpy().astype(np.int64)
     order = np.argsort(run * (len(clusters.labels) + 1) + learner + 1, kind="stable")  # keeps time order inside
     key = (run * (len(clusters.labels) + 1) + learner + 1)[order]

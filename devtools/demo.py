@@ -1,0 +1,190 @@
+"""``make demo``: the whole pipeline on an embedded default, safe to run twice.
+
+1. starts one real Ralph LRS per platform on 127.0.0.1 (Ralph's own virtual environment);
+2. generates the demo cluster (:mod:`devtools.demo_data`) and emits it to those LRSs with
+   tincan's ``RemoteLRS``, as the platforms' xAPI plugins would, re-sending statements as a
+   plugin does after a timeout;
+3. runs the ``xapi_ingest`` and ``xapi_analytics`` DAGs with real Airflow (SQLite metadata in
+   ``<out>/airflow``) through ``dag.test()``;
+4. prints what landed and where everything is, then stops the LRSs.
+
+Each run starts the LRSs empty (a fresh emission) but keeps the lake, the Airflow home and the
+reports: the second run's pulls find only statements the lake already has, and the analytics
+publish no new version because nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from devtools import CONFIG
+from devtools.airflow_local import DagRunResult, airflow_environment, migrate, run_dag
+from devtools.demo_data import TOLERATED_FOR, DemoCluster, build
+from devtools.local_lrs import LocalRalph
+from devtools.synthetic.credit import LRS_HOME
+from xapi_ingest.lake.query import connect
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.publish.privacy import KEY_ENV
+
+DEMO_KEY = "demo-only-pseudonym-key-not-for-production"
+EMIT_BATCH = 500
+RESENT = 25  # statements an LMS re-sends after a timed-out POST
+
+
+def emit(lrs: LocalRalph, statements: list[dict]) -> None:
+    """POST as an LMS plugin would: tincan statements in batches, each batch after the first
+    re-sending the previous batch's last statements, as a plugin does after a timeout."""
+    from tincan import RemoteLRS, Statement
+
+    remote = RemoteLRS(endpoint=lrs.endpoint, username=lrs.username, password=lrs.password, version="1.0.3")
+    size = min(EMIT_BATCH, -(-len(statements) // 2))  # at least two batches, so one re-send happens
+    for start in range(0, len(statements), size):
+        batch = statements[max(0, start - RESENT):start + size]
+        response = remote.save_statements([Statement(statement) for statement in batch])
+        if not response.success:
+            raise RuntimeError(f"the LRS refused a batch: HTTP {response.response.status} {str(response.data)[:300]}")
+
+
+def _source_id(lrs_account: str) -> str:
+    return lrs_account.removeprefix("lrs-")
+
+
+def write_sources(path: Path, lrss: dict[str, LocalRalph]) -> dict[str, str]:
+    """sources.yaml naming environment variables; returns those variables (the secrets stay in memory)."""
+    lines, secrets_env = ["sources:"], {}
+    for account, lrs in lrss.items():
+        variable = f"DEMO_LRS_{_source_id(account).upper().replace('-', '_')}"
+        secrets_env[f"{variable}_USER"], secrets_env[f"{variable}_PASSWORD"] = lrs.username, lrs.password
+        lines += [
+            f"  - id: {_source_id(account)}",
+            f"    endpoint: {lrs.endpoint}",
+            f"    auth: {{type: basic, username_env: {variable}_USER, password_env: {variable}_PASSWORD}}",
+            f"    page_size: {lrs.max_page}",
+            f"    tolerate: {TOLERATED_FOR.get(account, [])}",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return secrets_env
+
+
+def run(out: Path, teachers: int = 150, console: Console | None = None) -> dict[str, DagRunResult]:
+    console = console or Console(stderr=True)
+    out = out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with console.status("generating the demo cluster"):
+        demo = build(teachers=teachers)
+        config = out / "config"
+        demo.cluster.write_roster(config / "roster.csv")
+        demo.cluster.write_registry(config / "registry.csv")
+    console.print(f"cluster: {len(demo.cluster.roster)} teachers, {demo.total:,} statements for "
+                  f"{len(demo.by_lrs)} platform LRSs ({demo.faulty} with producer faults)")
+    with ExitStack() as stack:
+        lrss = {}
+        with console.status("starting the platform LRSs (Ralph) and emitting with tincan"):
+            for account in sorted(demo.by_lrs):
+                workdir = out / "lrs" / _source_id(account)
+                shutil.rmtree(workdir / "data", ignore_errors=True)  # each run emits to empty LRSs
+                lrs = LocalRalph(workdir, username=_source_id(account), authority_account=(account, LRS_HOME))
+                lrss[account] = stack.enter_context(lrs)
+                emit(lrs, demo.by_lrs[account])
+        env = airflow_environment(out / "airflow", {
+            "XAPI_SOURCES": str(out / "sources.yaml"), "XAPI_LAKE": str(out / "lake"),
+            "XAPI_REPORTS": str(out / "reports"), KEY_ENV: DEMO_KEY, "XAPI_TASK_RETRIES": "0",
+            "XAPI_CREDIT_POLICY": str(CONFIG / "credit" / "policy.yaml"),
+            "XAPI_CREDIT_REGISTRY": str(config / "registry.csv"), "XAPI_CREDIT_ROSTER": str(config / "roster.csv"),
+            "XAPI_SEQUENCES_SCHEME": str(CONFIG / "sequences" / "scheme.yaml"),
+            **write_sources(out / "sources.yaml", lrss),
+        })
+        results = {}
+        with console.status("preparing Airflow's SQLite metadata"):
+            migrate(env, out / "airflow" / "migrate.log")
+        for dag_id in ("xapi_ingest", "xapi_analytics"):
+            with console.status(f"running the {dag_id} DAG with dag.test()"):
+                results[dag_id] = run_dag(dag_id, env, out / "airflow" / f"{dag_id}.log")
+            console.print(f"DAG {dag_id}: {results[dag_id].state} "
+                          f"({', '.join(f'{t} {s}' for t, s in sorted(results[dag_id].task_states.items()))})")
+    summarize(out, demo, results, console, time.monotonic() - started)
+    return results
+
+
+def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], console: Console, seconds: float) -> None:
+    lake = Lake(out / "lake")
+    with connect(lake) as con:
+        landed = con.execute("SELECT source, count(*), count(*) FILTER (WHERE validation_status = 'tolerated') "
+                             "FROM statements GROUP BY source ORDER BY source").fetchall()
+        quarantined = dict(con.execute("SELECT source, count(*) FROM quarantine GROUP BY source").fetchall())
+    table = Table(title=f"lake after {seconds:.0f} s")
+    for column in ("source", "statements", "tolerated", "quarantined"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for source, count, tolerated in landed:
+        table.add_row(source, f"{count:,}", str(tolerated), str(quarantined.get(source, 0)))
+    console.print(table)
+    reports = out / "reports"
+    _credit_headline(reports / "credit", console)
+    _sequences_headline(reports / "sequences", console)
+    latest = reports / "credit" / "versions" / _read(reports / "credit" / "LATEST")
+    where = {
+        "lake (restricted)": lake.statements_dir, "quarantine": lake.quarantine_dir,
+        "analyst zone (pseudonymized)": lake.analyst_dir, "Data Docs": reports / "data_docs" / "index.html",
+        "credit (latest version)": latest, "institution reports": latest / "institutions" / "<id>" / "report.html",
+        "behaviour sequences report": reports / "sequences" / "report.html",
+        "transition diagram": reports / "sequences" / "knowledge-construction" / "diagram.png",
+        "Airflow logs": out / "airflow",
+    }
+    for label, path in where.items():
+        console.print(f"  {label:<30} {path}")
+    query = "SELECT source, count(*) FROM statements GROUP BY 1"
+    console.print(f'query it: .venv/bin/xapi-pipeline sql --lake {lake.root} "{query}"')
+    failed = [dag for dag, result in results.items() if result.state != "success"]
+    if failed:
+        console.print(f"[red]DAG run(s) failed: {', '.join(failed)}; see the logs above[/red]")
+
+
+def _read(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else "(none)"
+
+
+def _credit_headline(credit: Path, console: Console) -> None:
+    summary = credit / "versions" / _read(credit / "LATEST") / "institution_summary.csv"
+    if not summary.exists():
+        return
+    import pandas as pd
+
+    years = pd.read_csv(summary).query("period_kind == 'academic_year'")
+    table = Table(title="informal-learning credit by institution (academic years)")
+    for column in ("institution", "year", "teachers", "with credit", "hours", "flagged gap"):
+        table.add_column(column, justify="left" if column in ("institution", "year") else "right")
+    for row in years.itertuples():
+        table.add_row(row.institution_id, row.period_id, str(row.teachers_in_scope), str(row.teachers_with_credit),
+                      f"{row.hours_total:,.1f}", str(row.teachers_flagged_gap))
+    console.print(table)
+
+
+def _sequences_headline(sequences: Path, console: Console) -> None:
+    import json
+
+    for lsa in sorted(sequences.glob("*/lsa.json")):
+        result = json.loads(lsa.read_text())
+        arrows = ", ".join(f"{s['from']}→{s['to']} (z={s['z']:.2f})" for s in result["significant"])
+        console.print(f"significant sequences, {lsa.parent.name} ({result['n_transitions']:,} transitions): {arrows or 'none'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("demo-output"))
+    parser.add_argument("--teachers", type=int, default=150)
+    args = parser.parse_args(argv)
+    results = run(args.out, args.teachers)
+    return 0 if all(result.state == "success" for result in results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,249 @@
+"""``run_sequences``: lake → coded events → sequences → LSA per dimension → diagrams, clusters, report.
+
+DuckDB codes the statements and writes them sorted by unit and time (spilling to disk past
+``memory_limit``) and aggregates the learner profiles; the tally then streams that file back in
+batches. Python only ever holds one batch and aggregates: K×K tables, one per comparison group
+and cluster, one profile per learner. So memory does not grow with the lake.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from transforms.sequences import clusters as clustering
+from transforms.sequences.coding import (
+    code_column,
+    coded_events_sql,
+    literal,
+    scope_counts_sql,
+    uncoded_examples_sql,
+    without_unit_sql,
+)
+from transforms.sequences.diagram import draw_transition_diagram
+from transforms.sequences.homogeneity import Homogeneity
+from transforms.sequences.lsa import RESIDUAL_FORM_LABELS, ChiSquare, LsaResult, analyse, structural_zero_mask
+from transforms.sequences.report import write_report
+from transforms.sequences.results import ClusterReport, DimensionResult, DimensionSummary, GroupResult, SequencesSummary
+from transforms.sequences.scheme import Dimension, Scheme, load_scheme
+from transforms.sequences.tables import MATRICES, edge_frame, matrix_frame
+from transforms.sequences.tally import DimensionTally, LearnerClusters, Tally, tally_coded_events
+from xapi_ingest.lake.query import Zone, connect
+from xapi_ingest.lake.store import Lake
+
+DEFAULT_MEMORY_LIMIT = "512MB"
+
+
+def _connect(lake_root: Path, zone: Zone, work: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    lake = Lake(lake_root)
+    if zone == "analyst" and not lake.files(lake.analyst_dir) and lake.files(lake.statements_dir):
+        raise ValueError(f"the analyst zone of {lake_root} is empty: run `xapi-pipeline publish --lake {lake_root}` "
+                         "(needs XAPI_PSEUDONYM_KEY), or pass --zone restricted")
+    con = connect(lake, zone)
+    con.execute(f"SET memory_limit = {literal(memory_limit)}")
+    con.execute(f"SET temp_directory = {literal(str(work / 'spill'))}")
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _slug(text: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:40] or "group"
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    taken.add(slug)
+    return slug
+
+
+def run_sequences(
+    lake_root: Path | str,
+    scheme_path: Path | str,
+    out_dir: Path | str,
+    zone: Zone = "analyst",
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> SequencesSummary:
+    """Code the lake's statements with the scheme and write every analysis under ``out_dir``.
+
+    Raises ``SchemeError`` for a bad scheme file and ``ValueError`` for data the scheme forbids
+    (uncoded statements under ``uncoded: error``, transitions in declared structural zeros).
+    Passes over the data: one DuckDB scan for the counts, one sorted COPY of the coded events,
+    one aggregate for the learner profiles, and one streaming tally.
+    """
+    started = time.perf_counter()
+    scheme = load_scheme(Path(scheme_path))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / ".work"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    coded = out / "coded_events.parquet"
+    try:
+        with _connect(Path(lake_root), zone, work, memory_limit) as con:
+            scope = con.execute(scope_counts_sql(scheme)).fetchone()
+            assert scope is not None, "an aggregate query returns one row"
+            statements, voided, in_scope, without_unit = scope
+            con.execute(without_unit_sql(scheme, scheme.examples)).df().to_csv(out / "without_unit_examples.csv", index=False)
+            con.execute(f"COPY ({coded_events_sql(scheme)}) TO {literal(str(coded))} (FORMAT parquet, COMPRESSION zstd)")
+            profiles = {d.id: _learner_profiles(con, coded, d) for d in scheme.dimensions}
+            examples = {d.id: con.execute(uncoded_examples_sql(str(coded), d, scheme.examples)).df() for d in scheme.dimensions}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    counts = {"statements": statements, "voided": voided, "out_of_scope": statements - voided - in_scope,
+              "in_scope": in_scope, "without_unit": without_unit}
+    clusterings = {d.id: _cluster(scheme, profiles[d.id]) for d in scheme.dimensions}
+    learner_clusters = {
+        dimension_id: LearnerClusters(pa.array(c.eligible.index.astype(str).to_list(), pa.string()),
+                                      c.outcome.labels, c.outcome.k)
+        for dimension_id, c in clusterings.items()
+        if c.outcome is not None and scheme.clusters.per_cluster_lsa
+    }
+    tally = tally_coded_events(coded, scheme, learner_clusters, out / "sequences.parquet")
+    results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], examples[d.id], tally, out)
+               for d in scheme.dimensions]
+    report = write_report(out / "report.html", scheme, counts, results, zone)
+    summary = SequencesSummary(
+        out_dir=str(out), zone=zone, **counts,
+        dimensions=[_dimension_summary(r, scheme.threshold) for r in results],
+        report=str(report), elapsed_seconds=round(time.perf_counter() - started, 3),
+        files=sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
+    )
+    (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str) + "\n")
+    return summary
+
+
+def _learner_profiles(con: duckdb.DuckDBPyConnection, coded: Path, dimension: Dimension) -> pd.DataFrame:
+    """Coded events per learner and code (learners × K), aggregated by DuckDB."""
+    column = code_column(dimension)
+    counts = con.execute(f"""
+        SELECT learner, {column} AS code, count(*) AS n FROM read_parquet({literal(str(coded))})
+        WHERE learner IS NOT NULL AND {column} IS NOT NULL GROUP BY ALL""").df()
+    matrix = counts.pivot_table(index="learner", columns="code", values="n", fill_value=0, aggfunc="sum")
+    return matrix.reindex(columns=list(dimension.code_names), fill_value=0).sort_index()
+
+
+@dataclass(frozen=True)
+class _Clustered:
+    outcome: clustering.Clustering | None
+    eligible: pd.DataFrame  # profile rows of the learners with enough coded events
+    too_few_events: int
+
+
+def _cluster(scheme: Scheme, matrix: pd.DataFrame) -> _Clustered:
+    options = scheme.clusters
+    eligible = matrix[matrix.sum(axis=1) >= options.min_events]
+    outcome = None
+    if options.enabled and not eligible.empty:
+        outcome = clustering.cluster_learners(eligible.to_numpy(), options.k, options.k_max, options.ward_sample, options.seed)
+    return _Clustered(outcome, eligible, len(matrix) - len(eligible))
+
+
+def _dimension_result(
+    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, examples: pd.DataFrame, units: Tally, out: Path,
+) -> DimensionResult:
+    dimension = tally.dimension
+    folder = out / dimension.id
+    folder.mkdir(parents=True, exist_ok=True)
+    codes = dimension.code_names
+    reasons = dict(sorted(tally.uncoded.items()))
+    pd.DataFrame(list(reasons.items()), columns=["reason", "statements"]).to_csv(folder / "uncoded.csv", index=False)
+    examples.to_csv(folder / "uncoded_examples.csv", index=False)
+    if reasons and scheme.uncoded == "error":
+        raise ValueError(f"dimension {dimension.id!r}: {sum(reasons.values())} statement(s) in scope match no code "
+                         f"({reasons}); see {folder / 'uncoded_examples.csv'} (set 'uncoded: gap' to analyse around them)")
+    zeros = structural_zero_mask(codes, dimension.structural_zero_spec)
+    result = analyse(tally.pooled, codes, scheme.lag, zeros)
+    code_counts = tally.event_counts.tolist()
+    files = _write_result(result, scheme.threshold, folder, f"{dimension.label}: all units", code_counts)
+    groups, homogeneity_groups = _compare_groups(scheme, tally, zeros, folder) if scheme.compare else ([], None)
+    clusters, note = _cluster_outputs(scheme, tally, clustered, zeros, folder)
+    return DimensionResult(
+        dimension=dimension, n_events=tally.events, n_coded=tally.coded, uncoded_reasons=reasons, uncoded_examples=examples,
+        n_units=units.units, n_single_event_units=units.single_event_units, pairs_lost_to_uncoded=tally.pairs_lost_to_uncoded,
+        code_counts=code_counts, result=result, homogeneity_units=tally.homogeneity.test(tally.pooled), groups=groups,
+        homogeneity_groups=homogeneity_groups, clusters=clusters, cluster_note=note, files=files,
+    )
+
+
+def _write_result(result: LsaResult, threshold: float, folder: Path, title: str, code_counts: list[int] | None) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    document = {**result.as_dict(threshold), "residual_form": RESIDUAL_FORM_LABELS[result.residual_form],
+                "threshold": threshold,
+                "inhibited": [{"from": c.source, "to": c.target, "z": c.z} for c in result.inhibited(threshold)]}
+    (folder / "lsa.json").write_text(json.dumps(document, indent=1) + "\n")
+    for name in MATRICES:
+        matrix_frame(result, name).to_csv(folder / f"{name}.csv")
+    edge_frame(result, threshold).to_csv(folder / "transitions.csv", index=False)
+    images = draw_transition_diagram(result, threshold, title, code_counts, folder / "diagram")
+    return [str(folder / "lsa.json"), *map(str, images)]
+
+
+def _compare_groups(
+    scheme: Scheme, tally: DimensionTally, zeros: np.ndarray, folder: Path
+) -> tuple[list[GroupResult], ChiSquare]:
+    codes = tally.dimension.code_names
+    taken: set[str] = set()
+    groups = []
+    across = Homogeneity(len(codes))
+    for name, table in sorted(tally.group_tables.items()):
+        result = analyse(table, codes, scheme.lag, zeros)
+        across.add_table(table)
+        files = _write_result(result, scheme.threshold, folder / "groups" / _slug(name, taken), f"group {name}", None)
+        groups.append(GroupResult(name, tally.group_units[name], result, files))
+    if groups:
+        side_by_side = pd.concat(
+            [edge_frame(g.result, scheme.threshold).set_index(["from", "to"])["z"].rename(f"z {g.name}") for g in groups],
+            axis=1)
+        side_by_side.to_csv(folder / "groups" / "comparison.csv")
+    return groups, across.test(tally.pooled)
+
+
+def _cluster_outputs(
+    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, zeros: np.ndarray, folder: Path,
+) -> tuple[ClusterReport | None, str]:
+    outcome, eligible = clustered.outcome, clustered.eligible
+    options = scheme.clusters
+    if not options.enabled:
+        return None, "clustering is disabled in the scheme"
+    if outcome is None:
+        return None, f"too few learners with at least {options.min_events} coded events ({len(eligible)})"
+    codes = tally.dimension.code_names
+    target = folder / "clusters"
+    target.mkdir(parents=True, exist_ok=True)
+    proportions = pd.DataFrame(clustering.profiles(eligible.to_numpy(dtype=float)), index=eligible.index, columns=list(codes))
+    proportions.insert(0, "cluster", outcome.labels)
+    proportions.insert(1, "events", eligible.sum(axis=1).to_numpy())
+    proportions.to_csv(target / "profiles.csv")
+    centroids = pd.DataFrame(outcome.centroid_proportions, columns=list(codes), index=range(1, outcome.k + 1))
+    centroids.insert(0, "learners", outcome.sizes)
+    centroids.index.name = "cluster"
+    centroids.loc["grand mean"] = [len(eligible), *outcome.grand_mean]
+    centroids.to_csv(target / "centroids.csv")
+    pd.DataFrame({"clusters": range(1, len(outcome.fusion_heights) + 1), "fusion_height": outcome.fusion_heights}) \
+        .to_csv(target / "ward_fusion_heights.csv", index=False)
+    per_cluster = []
+    if tally.cluster_tables is not None:
+        for cluster, table in enumerate(tally.cluster_tables, start=1):
+            result = analyse(table, codes, scheme.lag, zeros)
+            files = _write_result(result, scheme.threshold, target / f"cluster-{cluster}",
+                                  f"cluster {cluster}: learners' own sequences", None)
+            per_cluster.append(GroupResult(f"cluster {cluster}", int(outcome.sizes[cluster - 1]), result, files))
+    return ClusterReport(outcome, len(eligible), clustered.too_few_events, per_cluster), clustering.DESIGN_LABEL
+
+
+def _dimension_summary(result: DimensionResult, threshold: float) -> DimensionSummary:
+    return DimensionSummary(
+        id=result.dimension.id, events=result.n_events, coded=result.n_coded, uncoded=result.n_events - result.n_coded,
+        units=result.n_units, transitions=result.result.n_transitions,
+        significant=[{"from": c.source, "to": c.target, "z": round(c.z, 4)} for c in result.result.significant(threshold)],
+        clusters_k=result.clusters.clustering.k if result.clusters else None,
+    )

@@ -1,0 +1,338 @@
+"""``xapi-pipeline``: the command line over the library (the Airflow DAGs call the same code)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from transforms.credit.cli import add_credit_parser, cmd_credit
+from transforms.sequences import cli as sequences_cli
+from xapi_ingest.app.cli.quality import QUALITY_COMMANDS, add_quality_parsers
+from xapi_ingest.app.settings import Settings
+from xapi_ingest.app.steps import pseudonymizer
+from xapi_ingest.common.config import ConfigError
+from xapi_ingest.common.exit_codes import ExitCode
+from xapi_ingest.lake.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
+from xapi_ingest.lake.remote import is_remote, lake_location, working_lake
+from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
+from xapi_ingest.lake.store import Lake
+from xapi_ingest.publish.privacy import KEY_ENV, MissingKeyError, publish
+from xapi_ingest.xapi.reader import InputError, RawRecord, read_records, records_with_origin
+from xapi_ingest.xapi.rules import RULES
+from xapi_ingest.xapi.samples import realistic_statements
+from xapi_ingest.xapi.validator import Issue, StatementValidator
+
+_VERSIONS = ("auto", "1.0.3", "2.0.0")
+
+
+def _add_version_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--xapi-version", choices=_VERSIONS, default="auto",
+        help="spec version to validate against; 'auto' follows each statement's own 'version' "
+             "(default: %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="xapi-pipeline",
+        description="Validate xAPI statements, ingest them into a Parquet lake and query it.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate", help="check statements against xAPI 1.0.3 / 2.0.0",
+        description="Validate every statement in FILE(s): a JSON object, a JSON array or NDJSON, "
+                    "optionally gzipped. Exit 0 if all are valid, 1 if any is invalid, 2 if input "
+                    "cannot be read.",
+    )
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument("--format", choices=("text", "json"), default="text",
+                          help="json: one JSON line per statement (default: %(default)s)")
+    _add_version_option(validate)
+
+    ingest = commands.add_parser(
+        "ingest-file", help="validate and write a file of statements into the lake",
+        description="Stream FILE into the lake in bounded memory: valid statements are upserted "
+                    "by id, invalid ones quarantined with their reasons. Safe to re-run.",
+    )
+    ingest.add_argument("file", type=Path, metavar="FILE")
+    ingest.add_argument("--source", required=True, help="source id, [a-z0-9-]+ (a partition of the lake)")
+    ingest.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    ingest.add_argument("--tolerate", action="append", default=[], metavar="RULE",
+                        help="accept statements whose only issues are this rule id (repeatable)")
+    ingest.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                        help="statements per write (bounds memory; default: %(default)s)")
+    ingest.add_argument("--no-publish", action="store_true",
+                        help=f"do not refresh the analyst zone (it needs {KEY_ENV})")
+    _add_version_option(ingest)
+
+    pub = commands.add_parser(
+        "publish", help="write the pseudonymized analyst zone",
+        description=f"Pseudonymize new restricted files into analyst/ with the key in {KEY_ENV}.",
+    )
+    pub.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
+
+    sql = commands.add_parser(
+        "sql", help="run DuckDB SQL over the lake",
+        description="Run a query over the views 'statements' and 'quarantine' (restricted zone) "
+                    "or 'statements' (analyst zone).",
+    )
+    sql.add_argument("query", metavar="SQL")
+    sql.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    sql.add_argument("--zone", choices=("restricted", "analyst"), default="restricted")
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    commands.add_parser("rules", help="list validation rule ids",
+                        description="List every rule id with what it checks.")
+    schema = commands.add_parser("schema", help="print the documented lake schema",
+                                 description="Print each column of a lake table with its meaning.")
+    schema.add_argument("--table", choices=("statements", "quarantine"), default="statements")
+
+    pull = commands.add_parser(
+        "pull", help="pull new statements from configured LRSs into the lake",
+        description="Pull each selected source incrementally (since its watermark), validate and upsert "
+                    "into the lake, then move the watermark. Safe to interrupt and re-run. Exit 0 when "
+                    "every source pulled, 1 when any failed (the others still run).",
+    )
+    pull.add_argument("--config", required=True, type=Path, help="sources.yaml")
+    which = pull.add_mutually_exclusive_group(required=True)
+    which.add_argument("--source", action="append", metavar="ID", help="source id (repeatable)")
+    which.add_argument("--all", action="store_true", help="every configured source")
+    pull.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    pull.add_argument("--max-pages", type=int, help="stop after this many pages; the rest is pulled next run")
+    pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
+    pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+
+    sync = commands.add_parser(
+        "sync", help="mirror the lake to object storage (S3) or restore it from there",
+        description="--push uploads new and changed lake files to URI (data before pull state); --pull "
+                    "restores a local working lake from URI. URI: s3://bucket/prefix[?endpoint_override=host:port"
+                    "&scheme=http&region=...], credentials from the AWS_* environment variables.",
+    )
+    sync.add_argument("--lake", required=True, type=Path, help="local lake root")
+    direction = sync.add_mutually_exclusive_group(required=True)
+    direction.add_argument("--push", metavar="URI", help="upload to URI")
+    direction.add_argument("--pull", metavar="URI", help="download from URI")
+    sync.add_argument("--full", action="store_true", help="with --push: re-send every file (after publish --rebuild)")
+
+    sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
+                                 description="Write realistic Moodle- and Open edX-like statements.")
+    sample.add_argument("--out", required=True, type=Path)
+    sample.add_argument("--count", type=int, default=1000)
+    add_quality_parsers(commands)
+    sequences_cli.add_parsers(commands)
+    add_credit_parser(commands)
+    return parser
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    validator = StatementValidator(args.xapi_version)
+    total = invalid = unreadable = 0
+    out = sys.stdout
+    for path in args.files:
+        try:
+            for record in read_records(path):
+                total += 1
+                if record.error is not None:
+                    issues = [Issue("$", "json.malformed", record.error)]
+                    unreadable += 1
+                else:
+                    issues = validator.validate(record.value)
+                invalid += bool(issues) and record.error is None
+                _print_verdict(out, args.format, path, record, issues)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            unreadable += 1
+    if args.format == "text":
+        print(f"{total} statement(s): {total - invalid - unreadable} valid, {invalid} invalid, "
+              f"{unreadable} unreadable", file=sys.stderr)
+    if unreadable:
+        return ExitCode.UNUSABLE
+    return ExitCode.FINDINGS if invalid else ExitCode.OK
+
+
+def _print_verdict(out, fmt: str, path: Path, record: RawRecord, issues: list[Issue]) -> None:
+    if fmt == "json":
+        out.write(json.dumps({"file": str(path), "index": record.index, "valid": not issues,
+                              "errors": [issue.as_dict() for issue in issues]}) + "\n")
+    elif issues:
+        out.write(f"{path}:{record.line} statement {record.index}: INVALID\n")
+        for issue in issues:
+            out.write(f"  {issue.path}: {issue.message} [{issue.rule}]\n")
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    lake = Lake(args.lake)
+    try:
+        ingestor = Ingestor(lake, args.source, args.xapi_version, args.tolerate, args.batch_size)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    try:
+        counts = _ingest_with_progress(ingestor, args.file)
+    except InputError as exc:
+        print(f"error: {exc} (batches before this point are committed; re-run after fixing)", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    _print_counts(counts)
+    if not args.no_publish:
+        try:
+            written = publish(lake, pseudonymizer(args.settings))
+            print(f"analyst zone: {len(written)} new file(s)")
+        except MissingKeyError as exc:
+            print(f"analyst zone not published: {exc}", file=sys.stderr)
+    return ExitCode.OK
+
+
+def _ingest_with_progress(ingestor: Ingestor, path: Path) -> IngestCounts:
+    if not sys.stderr.isatty():
+        return ingestor.ingest(records_with_origin([path]))
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"ingesting {path.name}", total=None)
+        return ingestor.ingest(
+            records_with_origin([path]), on_batch=lambda counts: progress.update(task, completed=counts.read)
+        )
+
+
+def _print_counts(counts: IngestCounts) -> None:
+    print(
+        f"read {counts.read}, valid {counts.valid}, tolerated {counts.tolerated}, "
+        f"quarantined {counts.quarantined}, duplicates {counts.duplicates}, conflicts {counts.conflicts} "
+        f"in {counts.elapsed_seconds:.2f} s ({counts.statements_per_second:,.0f} statements/s)"
+    )
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    try:
+        written = publish(Lake(args.lake), pseudonymizer(args.settings), rebuild=args.rebuild)
+    except (MissingKeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    print(f"analyst zone: {len(written)} new file(s)")
+    return ExitCode.OK
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from xapi_ingest.lake.query import connect
+
+    con = connect(Lake(args.lake), args.zone)
+    try:
+        relation = con.sql(args.query)
+    except duckdb.Error as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.FINDINGS
+    if relation is None:
+        return ExitCode.OK
+    if args.format == "table":
+        relation.show(max_rows=1000, max_width=200)
+    else:
+        frame = relation.df()
+        sys.stdout.write(frame.to_csv(index=False) if args.format == "csv"
+                         else frame.to_json(orient="records", lines=True, date_format="iso"))
+    return ExitCode.OK
+
+
+def cmd_rules(_: argparse.Namespace) -> int:
+    width = max(map(len, RULES))
+    for rule, text in RULES.items():
+        print(f"{rule:<{width}}  {text}")
+    return ExitCode.OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    columns = STATEMENT_COLUMNS if args.table == "statements" else QUARANTINE_COLUMNS
+    for name, dtype, text in columns:
+        print(f"{name:<26} {dtype!s:<24} {text}")
+    return ExitCode.OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "wb") as out:
+        for statement in realistic_statements(args.count):
+            out.write(msgspec.json.encode(statement) + b"\n")
+    print(f"wrote {args.count} statements to {args.out}")
+    return ExitCode.OK
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from xapi_ingest.pull.runner import pull_sources
+
+    try:
+        summaries, failures = pull_sources(
+            args.config, Lake(args.lake), None if args.all else args.source,
+            max_pages=args.max_pages, max_minutes=args.max_minutes, progress=sys.stderr.isatty(),
+        )
+    except (ConfigError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    for summary in summaries:
+        if args.format == "json":
+            print(json.dumps(summary.as_dict()))
+        else:
+            counts = summary.counts
+            print(f"{summary.source}: {summary.pages} page(s), read {counts.read}, valid {counts.valid}, "
+                  f"tolerated {counts.tolerated}, quarantined {counts.quarantined}, duplicates {counts.duplicates}, "
+                  f"conflicts {counts.conflicts}, retries {summary.retries}, restarts {summary.restarts} in "
+                  f"{summary.elapsed_seconds:.1f} s ({summary.statements_per_second:,.0f} statements/s); "
+                  f"watermark {summary.watermark_after or 'none'}"
+                  + ("; BACKLOG REMAINS (run again)" if summary.backlog_remaining else ""))
+    for source_id, message in failures:
+        print(f"error: {source_id}: {message}", file=sys.stderr)
+    return ExitCode.FINDINGS if failures else ExitCode.OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.remote import pull_down, push
+
+    lake = Lake(args.lake)
+    try:
+        result = push(lake, args.push, full=args.full) if args.push else pull_down(args.pull, lake)
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    print(f"{'uploaded' if args.push else 'downloaded'} {result.copied} file(s), {result.bytes:,} bytes; "
+          f"{result.unchanged} unchanged, {result.deleted} deleted")
+    return ExitCode.OK
+
+
+_COMMANDS = {
+    "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
+    "pull": cmd_pull, "sync": cmd_sync, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS,
+    "lsa": sequences_cli.cmd_lsa, "sequences": sequences_cli.cmd_sequences, "credit": cmd_credit,
+}
+
+
+# Commands that write the lake; on a remote lake their changes are pushed back.
+_WRITERS = frozenset({"ingest-file", "publish", "pull", "check", "release"})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args.settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    if args.command == "sync" or not is_remote(getattr(args, "lake", "")):
+        return _COMMANDS[args.command](args)
+    # a URI: work on a synced local copy
+    with working_lake(args.lake, write=args.command in _WRITERS, cache_root=args.settings.lake_cache) as lake:
+        args.lake = lake.root
+        return _COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

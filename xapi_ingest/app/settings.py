@@ -1,0 +1,66 @@
+"""Every ``XAPI_*`` variable, read once into one validated object: the DAGs, the CLI and compose agree.
+
+Library code below :mod:`xapi_ingest.app` never reads the environment: it is handed paths and
+options by the steps and commands that build a :class:`Settings`. Relative paths are relative
+to the working directory (a checkout run from its root finds ``config/`` as it is); an
+installed deployment sets the variables (``docker-compose.yml``, ``.env.example``). Secrets are
+held as :class:`~pydantic.SecretStr`, so printing the settings never shows them; LRS
+credentials are not settings at all: ``sources.yaml`` names the variables or Airflow
+connections that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from xapi_ingest.common.config import ConfigError
+
+PREFIX = "XAPI_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sources: Path = Field(Path("config/sources.yaml"), description="sources.yaml: the LRSs to pull")
+    lake: str = Field("lake", description="lake root: a directory or a URI such as s3://bucket/lake")
+    lake_cache: Path = Field(Path.home() / ".cache" / "xapi-pipeline",
+                             description="local working copies of remote (URI) lakes")
+    reports: Path = Field(Path("reports"), description="Data Docs, quality results, credit and sequence outputs")
+    expectations: Path | None = Field(None, description="folder of GX suites (default: the suites shipped in the package)")
+    credit_policy: Path = Field(Path("config/credit/policy.yaml"), description="credit policy (YAML)")
+    credit_registry: Path = Field(Path("config/credit/registry.csv"), description="credit unit registry (CSV)")
+    credit_roster: Path = Field(Path("config/credit/roster.csv"), description="teacher roster (CSV)")
+    sequences_scheme: Path = Field(Path("config/sequences/scheme.yaml"), description="behaviour coding scheme (YAML)")
+    pseudonym_key: SecretStr | None = Field(None, description="secret key of the analyst zone's pseudonyms (>= 16 bytes)")
+    pull_max_pages: int | None = Field(None, gt=0, description="stop a pull after this many pages (the next run resumes)")
+    pull_max_minutes: float | None = Field(None, gt=0, description="stop a pull after this many minutes")
+    task_retries: int = Field(3, ge=0, description="Airflow retries of a failed task")
+    ingest_schedule: str = Field("@hourly", description="the ingest DAG's schedule: a cron expression or preset")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``XAPI_*`` variables (empty ones count as unset); errors name the variable."""
+        environ = os.environ if environ is None else environ
+        values = {name: environ[PREFIX + name.upper()] for name in cls.model_fields
+                  if environ.get(PREFIX + name.upper())}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = [f"{PREFIX}{str(error['loc'][0]).upper()}={values.get(str(error['loc'][0]), '')!r}: {error['msg']}"
+                        if error["loc"][0] != "pseudonym_key" else f"{PREFIX}PSEUDONYM_KEY: {error['msg']}"
+                        for error in exc.errors(include_url=False)]
+            raise ConfigError("\n".join(problems)) from None
+
+    @property
+    def suite_path(self) -> Path | None:
+        """The statements suite of ``XAPI_EXPECTATIONS``, or None for the shipped one."""
+        return self.expectations / "statements.json" if self.expectations else None
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Variable name -> meaning, for documentation and ``--help``."""
+        return {PREFIX + name.upper(): field.description or "" for name, field in cls.model_fields.items()}

@@ -1,0 +1,201 @@
+"""Validate, normalize and write a stream of raw records into the lake, batch by batch.
+
+Both ``ingest-file`` and the LRS puller feed this module, so a statement takes the same path
+to the lake whichever way it arrives. Memory is bounded by ``batch_size``: a batch is written
+(and its counts added) before the next one is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from xapi_ingest.lake.normalize import StatementColumns
+from xapi_ingest.lake.schema import QUARANTINE
+from xapi_ingest.lake.store import Lake, check_source_id
+from xapi_ingest.xapi.reader import RawRecord
+from xapi_ingest.xapi.rules import NOT_TOLERABLE, RULES
+from xapi_ingest.xapi.validator import Issue, StatementValidator, ValidationMode
+from xapi_ingest.xapi.vocabulary import LRS_ASSIGNED
+
+DEFAULT_BATCH_SIZE = 50_000
+
+
+@dataclass
+class IngestCounts:
+    """What happened to every record read; ``read`` always equals the sum of the outcomes."""
+
+    read: int = 0
+    valid: int = 0
+    tolerated: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    elapsed_seconds: float = 0.0
+
+    @property
+    def statements_per_second(self) -> float:
+        return self.read / self.elapsed_seconds if self.elapsed_seconds else 0.0
+
+    def add(self, other: IngestCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, float]:
+        return {**asdict(self), "statements_per_second": round(self.statements_per_second, 1)}
+
+
+def check_tolerated_rules(rules: Iterable[str]) -> frozenset[str]:
+    """Reject unknown rule ids and the structural ones no normalizer could survive."""
+    rules = frozenset(rules)
+    unknown = sorted(rules - RULES.keys())
+    if unknown:
+        raise ValueError(f"unknown rule id(s) to tolerate: {', '.join(unknown)}; see 'xapi-pipeline rules'")
+    structural = sorted(rules & NOT_TOLERABLE)
+    if structural:
+        raise ValueError(f"rule(s) {', '.join(structural)} cannot be tolerated: the statement could not be normalized")
+    return rules
+
+
+def new_batch_id() -> str:
+    """Unique per run, so a re-run never overwrites a file an earlier run committed."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+
+
+def _identity(record: RawRecord) -> str:
+    """What makes two quarantined records the same: the raw text, or for a readable statement its
+    content without what an LRS assigns on storing, so the same bad statement re-stored by an
+    LRS (new ``stored``, ``authority``) is not quarantined twice."""
+    if type(record.value) is not dict:
+        return record.raw
+    content = {key: value for key, value in record.value.items() if key not in LRS_ASSIGNED}
+    return json.dumps(content, sort_keys=True, ensure_ascii=False)
+
+
+class _Quarantine:
+    def __init__(self, source: str, batch_id: str, ingested_at: datetime) -> None:
+        self.source, self.batch_id, self.ingested_at = source, batch_id, ingested_at
+        self.rows: list[dict[str, object]] = []
+
+    def add(self, record: RawRecord, origin: str, issues: list[Issue], statement_id: str | None = None) -> None:
+        key = hashlib.sha256(f"{self.source}\n{_identity(record)}".encode()).hexdigest()
+        self.rows.append({
+            "quarantine_key": key,
+            "statement_id": statement_id,
+            "origin": origin,
+            "record_index": record.index,
+            "line": record.line,
+            "raw_json": record.raw,
+            "errors": [issue.as_dict() for issue in issues],
+            "rules": sorted({issue.rule for issue in issues}),
+            "batch_id": self.batch_id,
+            "ingested_at": self.ingested_at,
+        })
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=QUARANTINE)
+
+
+class Ingestor:
+    """Runs records from one source through validation into the lake."""
+
+    def __init__(
+        self,
+        lake: Lake,
+        source: str,
+        mode: ValidationMode = "auto",
+        tolerate: Iterable[str] = (),
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        self.lake = lake
+        self.source = check_source_id(source)
+        self.validator = StatementValidator(mode)
+        self.tolerate = check_tolerated_rules(tolerate)
+        self.batch_size = batch_size
+
+    def ingest(
+        self,
+        records: Iterable[tuple[str, RawRecord]],
+        batch_id: str | None = None,
+        on_batch: Callable[[IngestCounts], None] | None = None,
+    ) -> IngestCounts:
+        """Ingest ``(origin, record)`` pairs; returns the counts over all batches.
+
+        Each record is validated and flattened as soon as it is read, so a batch holds column
+        values rather than parsed JSON trees: far fewer live objects, and far less time spent
+        in Python's garbage collector.
+        """
+        batch_id = batch_id or new_batch_id()
+        total = IngestCounts()
+        started = time.perf_counter()
+        batch = self.new_batch(f"{batch_id}-00000")
+        for origin, record in records:
+            self.add(batch, origin, record)
+            if batch.read >= self.batch_size:
+                total.add(self.commit(batch))
+                batch = self.new_batch(f"{batch_id}-{total.read // self.batch_size:05d}")
+                if on_batch:
+                    on_batch(total)
+        if batch.read:
+            total.add(self.commit(batch))
+        total.elapsed_seconds = time.perf_counter() - started
+        return total
+
+    def new_batch(self, batch_id: str) -> Batch:
+        return Batch(self.source, batch_id)
+
+    def add(self, batch: Batch, origin: str, record: RawRecord) -> None:
+        """Validate and flatten one record into ``batch`` now; it reaches the lake at :meth:`commit`.
+
+        Callers that pace commits themselves (the LRS puller commits whole pages, so that its
+        watermark and resume cursor never point into a half-written page) use this directly.
+        """
+        if record.error is not None:
+            batch.quarantine.add(record, origin, [Issue("$", "json.malformed", record.error)])
+        elif issues := self.validator.validate(record.value):
+            rules = {issue.rule for issue in issues}
+            if rules <= self.tolerate:
+                batch.columns.append(record.value, record.raw, sorted(rules), batch.batch_id, batch.ingested_at)
+            else:
+                statement_id = record.value.get("id") if type(record.value) is dict else None
+                batch.quarantine.add(record, origin, issues, statement_id if type(statement_id) is str else None)
+        else:
+            batch.columns.append(record.value, record.raw, [], batch.batch_id, batch.ingested_at)
+        batch.read += 1
+
+    def commit(self, batch: Batch) -> IngestCounts:
+        """Write one batch: statements first, then the quarantine (with any id conflicts)."""
+        written = self.lake.write_statements(batch.columns.to_table(), self.source, batch.batch_id)
+        quarantine = batch.quarantine
+        for statement_id, raw in written.conflicts:
+            conflict = RawRecord(-1, 0, raw, None)
+            message = "a statement with this id is already in the lake with different content"
+            quarantine.add(conflict, "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
+        self.lake.write_quarantine(quarantine.table(), self.source, batch.batch_id)
+        conflicts = len(written.conflicts)
+        return IngestCounts(
+            read=batch.read,
+            valid=written.written - written.tolerated,
+            tolerated=written.tolerated,
+            quarantined=len(quarantine.rows) - conflicts,
+            duplicates=written.duplicates - conflicts,
+            conflicts=conflicts,
+        )
+
+
+class Batch:
+    """The rows of one batch, accumulated until it is committed."""
+
+    def __init__(self, source: str, batch_id: str) -> None:
+        self.batch_id = batch_id
+        self.ingested_at = datetime.now(UTC)
+        self.columns = StatementColumns()
+        self.quarantine = _Quarantine(source, batch_id, self.ingested_at)
+        self.read = 0

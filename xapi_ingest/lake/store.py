@@ -1,0 +1,198 @@
+"""The Parquet lake: hive-partitioned, zstd-compressed, written atomically and idempotently.
+
+The folder layout is :mod:`xapi_ingest.lake.layout`'s.
+
+Each file is written under a temporary name and renamed into place, so a reader never sees a
+half-written file. Idempotency is an upsert by statement id over the whole lake: a batch keeps
+only ids the lake does not hold yet, so a re-run after a crash adds exactly what is missing.
+A repeated id whose content differs is not overwritten (statements are immutable); the newcomer
+goes to the quarantine with rule ``lake.id-conflict`` so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import msgspec
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from xapi_ingest.common.atomic import write_atomically
+from xapi_ingest.lake.layout import LakeLayout
+from xapi_ingest.lake.schema import QUARANTINE
+from xapi_ingest.xapi.vocabulary import LRS_ASSIGNED
+
+SOURCE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+_PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "row_group_size": 128 * 1024}
+
+
+def check_source_id(source: str) -> str:
+    """Source ids become path segments, so only ``[a-z0-9-]`` is accepted."""
+    if not SOURCE_ID.match(source):
+        raise ValueError(f"source id {source!r} must match [a-z0-9][a-z0-9-]* (it is used in paths)")
+    return source
+
+
+@dataclass
+class WriteResult:
+    written: int = 0
+    tolerated: int = 0  # of `written`, rows whose validation_status is "tolerated"
+    duplicates: int = 0
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (statement_id, raw_json)
+    files: list[Path] = field(default_factory=list)
+
+
+def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
+    """Split rows into the first one for each value of ``key`` and the repeats after it."""
+    if table.num_rows == 0:
+        return table, table
+    positions = pa.table({key: table[key], "_row": pa.array(range(table.num_rows), pa.int64())})
+    first = positions.group_by(key, use_threads=False).aggregate([("_row", "min")])["_row_min"]
+    first = pc.take(first, pc.sort_indices(first))
+    is_first = pc.is_in(positions["_row"], value_set=first)
+    return table.filter(is_first), table.filter(pc.invert(is_first))
+
+
+
+
+def _content(raw: str) -> object:
+    value = msgspec.json.decode(raw)
+    if type(value) is dict:
+        for key in LRS_ASSIGNED:
+            value.pop(key, None)
+    return value
+
+
+def _differing(candidates: pa.Table, reference: dict[str, str]) -> list[tuple[str, str]]:
+    """(id, raw) of candidates whose content differs from the reference text for the same id."""
+    return [
+        (statement_id, raw)
+        for statement_id, raw in zip(
+            candidates["statement_id"].to_pylist(), candidates["raw_json"].to_pylist(), strict=True
+        )
+        if raw != reference[statement_id] and _content(raw) != _content(reference[statement_id])
+    ]
+
+
+def write_parquet_atomically(table: pa.Table, path: Path) -> None:
+    write_atomically(path, lambda temporary: pq.write_table(table, temporary, **_PARQUET_OPTIONS))
+
+
+class Lake:
+    """A local lake root; every write goes through :meth:`write_statements` or :meth:`write_quarantine`."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.layout = LakeLayout(self.root)
+        self.statements_dir = self.layout.statements
+        self.quarantine_dir = self.layout.quarantine
+        self.analyst_dir = self.layout.analyst_statements
+        self.void_ledger = self.layout.void_ledger  # see xapi_ingest.lake.voids
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time, so two runs cannot both insert the same new id."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.layout.write_lock, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def files(directory: Path) -> list[Path]:
+        return sorted(directory.glob("*/*/*.parquet")) if directory.exists() else []
+
+    def _existing(self, directory: Path, key: str, keys: pa.Array, extra: str = "") -> pa.Table:
+        """Rows of ``directory`` whose ``key`` is among ``keys`` (only the named columns)."""
+        files = self.files(directory)
+        if not files:
+            return pa.table({key: pa.array([], pa.string()), "_file": pa.array([], pa.string())})
+        with duckdb.connect() as con:
+            con.register("wanted", pa.table({key: keys}))
+            columns = f"{key}, filename AS _file{extra}"
+            return con.sql(
+                f"SELECT {columns} FROM read_parquet($files, filename = true) "
+                f"WHERE {key} IN (SELECT {key} FROM wanted)",
+                params={"files": [str(f) for f in files]},
+            ).to_arrow_table()
+
+    def write_statements(self, table: pa.Table, source: str, batch_id: str) -> WriteResult:
+        """Upsert normalized statements; returns what was written, skipped and in conflict."""
+        check_source_id(source)
+        result = WriteResult()
+        table, repeats = first_per_key(table, "statement_id")
+        result.duplicates = repeats.num_rows
+        if repeats.num_rows:
+            kept = table.filter(pc.is_in(table["statement_id"], value_set=repeats["statement_id"]))
+            result.conflicts = _differing(repeats, dict(zip(kept["statement_id"].to_pylist(),
+                                                            kept["raw_json"].to_pylist(), strict=True)))
+        if table.num_rows == 0:
+            return result
+        with self.write_lock():
+            existing = self._existing(self.statements_dir, "statement_id", table["statement_id"])
+            if existing.num_rows:
+                result.duplicates += existing.num_rows
+                result.conflicts += self._conflicts(table, existing)
+                is_new = pc.invert(pc.is_in(table["statement_id"], value_set=existing["statement_id"]))
+                table = table.filter(is_new)
+            for stored_date, part in _split_by_date(table, "stored", "ingested_at"):
+                path = self.statements_dir / f"source={source}" / f"stored_date={stored_date}" / f"part-{batch_id}.parquet"
+                write_parquet_atomically(part, path)
+                result.files.append(path)
+                result.written += part.num_rows
+                result.tolerated += pc.sum(pc.equal(part["validation_status"], "tolerated")).as_py() or 0
+        return result
+
+    def _conflicts(self, incoming: pa.Table, existing: pa.Table) -> list[tuple[str, str]]:
+        """Incoming rows whose id is stored already with different JSON content."""
+        files = sorted(set(existing["_file"].to_pylist()))
+        with duckdb.connect() as con:
+            con.register("wanted", existing.select(["statement_id"]))
+            stored = con.sql(
+                "SELECT statement_id, raw_json FROM read_parquet($files) "
+                "WHERE statement_id IN (SELECT statement_id FROM wanted)",
+                params={"files": files},
+            ).fetchall()
+        clashes = incoming.filter(pc.is_in(incoming["statement_id"], value_set=existing["statement_id"]))
+        return _differing(clashes, dict(stored))
+
+    def write_quarantine(self, table: pa.Table, source: str, batch_id: str) -> tuple[int, int]:
+        """Append quarantine rows not already there; returns (written, already present)."""
+        check_source_id(source)
+        table, repeats = first_per_key(table, "quarantine_key")
+        repeated = repeats.num_rows
+        if table.num_rows == 0:
+            return 0, repeated
+        with self.write_lock():
+            existing = self._existing(self.quarantine_dir, "quarantine_key", table["quarantine_key"])
+            if existing.num_rows:
+                repeated += existing.num_rows
+                table = table.filter(
+                    pc.invert(pc.is_in(table["quarantine_key"], value_set=existing["quarantine_key"]))
+                )
+            written = 0
+            for ingest_date, part in _split_by_date(table, "ingested_at", "ingested_at"):
+                path = self.quarantine_dir / f"source={source}" / f"ingest_date={ingest_date}" / f"part-{batch_id}.parquet"
+                write_parquet_atomically(part.cast(QUARANTINE), path)
+                written += part.num_rows
+        return written, repeated
+
+
+def _split_by_date(table: pa.Table, column: str, fallback: str) -> Iterator[tuple[str, pa.Table]]:
+    """Split rows by the UTC date of ``column`` (or ``fallback`` where it is null)."""
+    if table.num_rows == 0:
+        return
+    moments = pc.coalesce(table[column], table[fallback])
+    dates = pc.strftime(moments, format="%Y-%m-%d", locale="C")
+    for date in sorted(pc.unique(dates).to_pylist()):
+        yield date, table.filter(pc.equal(dates, date))
+

@@ -1,0 +1,173 @@
+"""One page of the Statements API at a time, with timeouts and bounded, polite retries.
+
+Faults a real LRS fleet produces (429 and 5xx with ``Retry-After``, connection resets, a
+truncated body, an HTML error page sent with status 200) are retried with jittered exponential
+back-off inside a per-request budget. A ``more`` link the LRS no longer knows (404/400) is not
+retried: the caller restarts from its watermark, which is always safe because writes are upserts.
+Each statement is kept as the exact bytes the LRS sent (``msgspec.Raw``), so the lake's
+``raw_json`` is what the LRS stored, not a re-serialization.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import msgspec
+
+from xapi_ingest.pull.sources import Credentials, Source
+from xapi_ingest.xapi.timestamps import parse_timestamp, xapi_timestamp
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class _StatementResult(msgspec.Struct):
+    statements: list[msgspec.Raw]
+    more: str | None = None
+
+
+@dataclass
+class Page:
+    url: str
+    statements: list[bytes]
+    more: str  # absolute URL of the next page, "" at the end
+    consistent_through: datetime | None
+
+
+class LRSError(RuntimeError):
+    """The LRS could not give a usable page within the retry budget (message is safe to log)."""
+
+
+class MoreLinkExpired(LRSError):
+    """The LRS rejected a ``more`` link (404/400); restart the query from the watermark."""
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 8
+    base_seconds: float = 0.5
+    max_wait_seconds: float = 60.0
+    budget_seconds: float = 300.0  # total waiting per request, so one bad page cannot stall a run forever
+
+    def wait(self, attempt: int, retry_after: float | None) -> float:
+        """Full-jitter exponential back-off, never sooner than the server asked, never over ``max_wait_seconds``."""
+        backoff = random.uniform(0, min(self.max_wait_seconds, self.base_seconds * 2**attempt))
+        return min(self.max_wait_seconds, max(backoff, retry_after or 0.0))
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+
+
+
+def safe_url(url: str) -> str:
+    """The URL without any user-info, for logs and error messages."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() if parts.hostname else url
+
+
+@dataclass
+class LRSClient:
+    source: Source
+    credentials: Credentials | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retries: int = 0  # retried requests so far, for the run summary
+
+    def __post_init__(self) -> None:
+        auth = httpx.BasicAuth(self.credentials.username, self.credentials.password) if self.credentials else None
+        self._http = httpx.Client(
+            auth=auth,
+            timeout=httpx.Timeout(self.source.timeout_seconds, connect=min(10.0, self.source.timeout_seconds)),
+            headers={"X-Experience-API-Version": self.source.version, "Accept": "application/json"},
+            follow_redirects=False,
+        )
+        parts = urlsplit(self.source.endpoint)
+        self._server_root = f"{parts.scheme}://{parts.netloc}"
+        self._decoder = msgspec.json.Decoder(_StatementResult)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LRSClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def query(self, since: datetime | None, extra: dict[str, str] | None = None) -> Page:
+        params = {"ascending": "true", "limit": str(self.source.page_size), "format": "exact", **(extra or {})}
+        if since is not None:
+            params["since"] = xapi_timestamp(since)
+        url = str(httpx.URL(self.source.statements_url, params=params))
+        return self.get(url, is_more=False)
+
+    def follow(self, more: str) -> Page:
+        if not more.startswith(self._server_root + "/"):  # credentials go only to the configured LRS
+            raise LRSError(f"{self.source.id}: the LRS sent a `more` link to another server: {safe_url(more)}")
+        return self.get(more, is_more=True)
+
+    def get(self, url: str, *, is_more: bool) -> Page:
+        waited, attempt = 0.0, 0
+        while True:
+            try:
+                return self._get_once(url, is_more)
+            except _Retryable as fault:
+                pause = self.retry.wait(attempt, fault.retry_after)
+                attempt += 1
+                if attempt >= self.retry.attempts or waited + pause > self.retry.budget_seconds:
+                    raise LRSError(
+                        f"{self.source.id}: giving up on {safe_url(url)} after {attempt} attempt(s): {fault}"
+                    ) from None
+                log.warning("%s: %s; retry %d in %.1f s", self.source.id, fault, attempt, pause)
+                self.retries += 1
+                waited += pause
+                time.sleep(pause)
+
+    def _get_once(self, url: str, is_more: bool) -> Page:
+        try:
+            response = self._http.get(url)
+            body = response.content  # read the whole body inside the try: resets surface here
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{type(exc).__name__} on {safe_url(url)}") from None
+        status = response.status_code
+        if status in RETRYABLE_STATUS:
+            raise _Retryable(f"HTTP {status} on {safe_url(url)}", _retry_after(response.headers.get("Retry-After")))
+        if is_more and status in (400, 404):
+            raise MoreLinkExpired(f"{self.source.id}: more link rejected with HTTP {status}")
+        if status in (401, 403):
+            raise LRSError(f"{self.source.id}: HTTP {status}: the LRS refused the credentials (check the source's auth)")
+        if status != 200:
+            raise LRSError(f"{self.source.id}: HTTP {status} on {safe_url(url)}: {response.text[:200]!r}")
+        try:
+            result = self._decoder.decode(body)
+        except msgspec.DecodeError as exc:  # truncated JSON, an HTML error page sent as 200, ...
+            raise _Retryable(f"unusable page from {safe_url(url)} ({exc}; {len(body)} bytes)") from None
+        header = response.headers.get("X-Experience-API-Consistent-Through")
+        return Page(
+            url=url,
+            statements=[bytes(raw) for raw in result.statements],
+            more=urljoin(self._server_root, result.more) if result.more else "",
+            consistent_through=parse_timestamp(header) if header else None,
+        )
