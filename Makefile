@@ -8,7 +8,7 @@ DEMO_DIR ?= demo-output
 
 RALPH_STAMP := .venv-ralph/.installed-5.1.0
 
-.PHONY: demo test lint bench ralph clean
+.PHONY: demo test test-fast lint bench ralph clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,8 +31,15 @@ demo: $(STAMP) $(RALPH_STAMP)
 test: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m pytest
 
+# The inner loop: everything but the tests that start real processes (Airflow, Ralph, moto, the demo).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
+
+# Style, the layer contract (import-linter, [tool.importlinter] in pyproject.toml) and types.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py

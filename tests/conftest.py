@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-CONFORMANCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "xapi-conformance"
+from devtools import REPO_ROOT
+
+CONFORMANCE_DIR = REPO_ROOT.parent / "shared" / "xapi-conformance"
 
 
 @pytest.fixture(scope="session")

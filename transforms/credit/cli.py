@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from xapi_ingest.common.exit_codes import ExitCode
-from xapi_ingest.lake.remote import lake_location
+from xapi_ingest.lake.remote import add_lake_argument
 
 
 def add_credit_parser(commands: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def add_credit_parser(commands: argparse._SubParsersAction) -> None:
                     "(HTML, CSV, XLSX, statements of participation). A run that changes anything writes a new "
                     "version under OUT/versions/ that names the version it supersedes; an unchanged run writes nothing.",
     )
-    credit.add_argument("--lake", required=True, type=lake_location, help="lake root directory (restricted zone is read)")
+    add_lake_argument(credit, " (its restricted zone is read)")
     credit.add_argument("--policy", required=True, type=Path, help="credit policy YAML (see config/credit/policy.yaml)")
     credit.add_argument("--registry", required=True, type=Path, help="resource registry CSV")
     credit.add_argument("--roster", required=True, type=Path, help="teacher roster CSV")

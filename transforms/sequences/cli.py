@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from xapi_ingest.common.exit_codes import ExitCode
-from xapi_ingest.lake.remote import lake_location
+from xapi_ingest.lake.remote import add_lake_argument
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
                     "lag-sequential analysis per coding dimension, draw transition diagrams, cluster learners, "
                     "compare groups and write an HTML report.",
     )
-    seq.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(seq)
     seq.add_argument("--scheme", required=True, type=Path, help="coding scheme YAML (see config/sequences/scheme.yaml)")
     seq.add_argument("--out", required=True, type=Path, help="output directory")
     seq.add_argument("--zone", choices=("analyst", "restricted"), default="analyst",

@@ -14,6 +14,7 @@ credentials from the standard ``AWS_*`` variables, never from the lake path.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import secrets
@@ -50,6 +51,12 @@ def is_remote(location: str | Path) -> bool:
 def lake_location(text: str) -> str:
     """argparse type for ``--lake``: keeps a URI intact (``Path`` would fold its ``//``)."""
     return text
+
+
+def add_lake_argument(parser: argparse.ArgumentParser, what: str = "") -> None:
+    """The ``--lake`` option every command shares: a directory or a URI (``what`` adds what is read)."""
+    parser.add_argument("--lake", required=True, type=lake_location,
+                        help=f"lake root: a directory or a URI such as s3://bucket/lake{what}")
 
 
 def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:

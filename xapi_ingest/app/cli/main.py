@@ -19,7 +19,7 @@ from xapi_ingest.app.steps import pseudonymizer
 from xapi_ingest.common.config import ConfigError
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
-from xapi_ingest.lake.remote import is_remote, lake_location, working_lake
+from xapi_ingest.lake.remote import add_lake_argument, is_remote, working_lake
 from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.privacy import KEY_ENV, MissingKeyError, publish
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("file", type=Path, metavar="FILE")
     ingest.add_argument("--source", required=True, help="source id, [a-z0-9-]+ (a partition of the lake)")
-    ingest.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(ingest)
     ingest.add_argument("--tolerate", action="append", default=[], metavar="RULE",
                         help="accept statements whose only issues are this rule id (repeatable)")
     ingest.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         "publish", help="write the pseudonymized analyst zone",
         description=f"Pseudonymize new restricted files into analyst/ with the key in {KEY_ENV}.",
     )
-    pub.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(pub)
     pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
 
     sql = commands.add_parser(
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "or 'statements' (analyst zone).",
     )
     sql.add_argument("query", metavar="SQL")
-    sql.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(sql)
     sql.add_argument("--zone", choices=("restricted", "analyst"), default="restricted")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     which = pull.add_mutually_exclusive_group(required=True)
     which.add_argument("--source", action="append", metavar="ID", help="source id (repeatable)")
     which.add_argument("--all", action="store_true", help="every configured source")
-    pull.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(pull)
     pull.add_argument("--max-pages", type=int, help="stop after this many pages; the rest is pulled next run")
     pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
     pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.holds import BatchHolds
-from xapi_ingest.lake.remote import lake_location
+from xapi_ingest.lake.remote import add_lake_argument
 from xapi_ingest.lake.store import Lake
 
 
@@ -24,7 +24,7 @@ def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
                     "critical expectation is held: publish skips it until it passes or is released. "
                     "Exit 0 when every batch passed (warnings allowed), 1 when any is held, 2 on errors.",
     )
-    check.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(check)
     check.add_argument("--batch", action="append", metavar="ID",
                        help="ingest batch id (repeatable; default: every batch not yet published)")
     check.add_argument("--reports", type=Path, default=None,
@@ -37,7 +37,7 @@ def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
         description="Remove the hold a failed critical check put on a batch (after inspection, when the "
                     "data is judged usable). Without --batch, list the held batches and why.",
     )
-    release.add_argument("--lake", required=True, type=lake_location, help="lake root: a directory or a URI such as s3://bucket/lake")
+    add_lake_argument(release)
     release.add_argument("--batch", action="append", metavar="ID", help="held batch id (repeatable)")
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.fs as pafs
+import pytest
 
-from tests.test_pull_faults import lake_ids
+from tests.support.lake import lake_ids
 from xapi_ingest.app.cli.main import main
 from xapi_ingest.lake.holds import BatchHolds
 from xapi_ingest.lake.ingest import Ingestor
@@ -18,6 +19,8 @@ from xapi_ingest.publish.privacy import Pseudonymizer, publish
 from xapi_ingest.pull.watermark import PullState, load_state, save_state
 from xapi_ingest.xapi.reader import RawRecord
 from xapi_ingest.xapi.samples import realistic_statements
+
+pytestmark = pytest.mark.integration  # real processes: see [tool.pytest.ini_options] markers
 
 
 def build_lake(root: Path, count: int) -> Lake:

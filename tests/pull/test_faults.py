@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.fault_lrs import Faults, FaultyLRS
+from tests.support.fault_lrs import Faults, FaultyLRS
+from tests.support.lake import lake_ids
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.pull.client import LRSClient, LRSError, RetryPolicy
 from xapi_ingest.pull.puller import NO_BUDGET, Budget, pull
@@ -22,13 +22,6 @@ from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.timestamps import parse_timestamp
 
 FAST_RETRIES = RetryPolicy(attempts=12, base_seconds=0.001, max_wait_seconds=0.01, budget_seconds=5)
-
-
-def lake_ids(lake: Lake) -> list[str]:
-    files = [str(p) for p in lake.files(lake.statements_dir)]
-    if not files:
-        return []
-    return [row[0] for row in duckdb.sql(f"SELECT statement_id FROM read_parquet({files!r})").fetchall()]
 
 
 def watermark_violations(lake: Lake, lrs: FaultyLRS, source: str) -> list[str]:
@@ -138,6 +131,7 @@ def test_budget_leaves_a_backlog_that_later_runs_catch_up(lake: Lake) -> None:
     assert load_state(lake, "faulty").cursor is None
 
 
+@pytest.mark.integration  # kills a real pull process
 def test_kill_9_mid_pull_then_rerun_gives_the_same_lake(tmp_path: Path, lake: Lake) -> None:
     lrs = FaultyLRS(Faults(throttle=0.2))
     lrs.add(list(realistic_statements(400)))

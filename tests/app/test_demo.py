@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 from tincan import Statement
 
 from devtools.demo import run
 from devtools.demo_data import TOLERATED_FOR, build
-from tests.test_pull_faults import lake_ids
+from tests.support.lake import lake_ids
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.validator import StatementValidator
+
+pytestmark = pytest.mark.integration  # real processes: see [tool.pytest.ini_options] markers
 
 
 def expected_split(teachers: int) -> tuple[set[str], set[str]]:

@@ -145,6 +145,7 @@ def test_normalized_columns(tmp_path, statement):
     assert str(row[8]) == "2026-10-01"
 
 
+@pytest.mark.integration  # kills a real ingest process
 def test_kill_9_then_rerun_gives_the_clean_lake(tmp_path):
     path = _ndjson(tmp_path / "in.ndjson", realistic_statements(6000))
     clean = Lake(tmp_path / "clean")

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from devtools import REPO_ROOT
 from devtools.synthetic.sequences import KC_EXTENSION, collaborative_discussions
 from transforms.sequences.run import run_sequences
 from transforms.sequences.scheme import SchemeError, load_scheme
@@ -23,7 +24,7 @@ from xapi_ingest.xapi.reader import RawRecord
 from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.validator import StatementValidator
 
-SCHEME = Path(__file__).resolve().parents[1] / "config" / "sequences" / "scheme.yaml"
+SCHEME = REPO_ROOT / "config" / "sequences" / "scheme.yaml"
 KEY = b"test-key-for-sequences-0123456789"
 
 

@@ -7,7 +7,8 @@ import re
 import pandas as pd
 import pytest
 
-from tests.credit_world import POLICY, ingest, statements, write_config
+from devtools import REPO_ROOT
+from tests.support.credit_world import POLICY, ingest, statements, write_config
 from transforms.credit.run import run_credit
 from xapi_ingest.xapi.validator import StatementValidator
 
@@ -173,9 +174,8 @@ def test_ledger_expectation_suite_names_real_columns_and_holds(world):
     """The GX suite is data for the quality runner; here each expectation is checked to refer to real
     ledger columns, to carry a severity, and (for the critical ones that are simple to restate) to hold."""
     import json
-    from pathlib import Path
 
-    suite = json.loads((Path(__file__).resolve().parents[1] / "expectations" / "credit_ledger.json").read_text())
+    suite = json.loads((REPO_ROOT / "expectations" / "credit_ledger.json").read_text())
     ledger = world["ledger"]
     for expectation in suite["expectations"]:
         assert expectation["meta"]["severity"] in {"critical", "warning"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools import REPO_ROOT
 from devtools.synthetic.credit import generate_cluster
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
@@ -15,7 +16,7 @@ from xapi_ingest.app.cli.main import main
 from xapi_ingest.common.config import ConfigError
 from xapi_ingest.xapi.validator import StatementValidator
 
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "credit"
+CONFIG = REPO_ROOT / "config" / "credit"
 
 
 def _line_of(text: str, needle: str) -> int:

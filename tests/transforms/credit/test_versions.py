@@ -9,7 +9,7 @@ from datetime import timedelta
 import pandas as pd
 
 from devtools.synthetic import credit as x
-from tests.credit_world import BLOG_LISTED, POLICY, REGISTRY, at, ingest, lms, statements, write_config
+from tests.support.credit_world import BLOG_LISTED, POLICY, REGISTRY, at, ingest, lms, statements, write_config
 from transforms.credit.run import run_credit
 
 

@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from devtools import REPO_ROOT
 from devtools.synthetic import credit as x
 from xapi_ingest.lake.ingest import Ingestor
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.reader import read_records
 
-POLICY = Path(__file__).resolve().parents[1] / "config" / "credit" / "policy.yaml"
+POLICY = REPO_ROOT / "config" / "credit" / "policy.yaml"
 LMS, MOOC = "https://lms-a.example.kz", "https://mooc-b.example.kz"
 T3_MBOX = "mailto:t3@school.example.kz"
 

@@ -6,13 +6,15 @@ from datetime import timedelta
 
 import pytest
 
-from tests.test_pull_faults import lake_ids
+from tests.support.lake import lake_ids
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.pull.runner import pull_source
 from xapi_ingest.pull.sources import Source
 from xapi_ingest.pull.watermark import load_state
 from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.timestamps import parse_timestamp
+
+pytestmark = pytest.mark.integration  # real processes: see [tool.pytest.ini_options] markers
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 

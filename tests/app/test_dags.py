@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from devtools.airflow_local import airflow_environment, migrate, run_dag
-from tests.test_pull_faults import lake_ids
+from tests.support.lake import lake_ids
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.remote import remote_dataset
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.samples import realistic_statements
+
+pytestmark = pytest.mark.integration  # real processes: see [tool.pytest.ini_options] markers
 
 
 @pytest.fixture(scope="module")

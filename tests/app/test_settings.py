@@ -1,0 +1,46 @@
+"""One settings object for every XAPI_* variable: validated, documented, secrets hidden."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from devtools import REPO_ROOT
+from xapi_ingest.app.cli.main import main
+from xapi_ingest.app.settings import Settings
+from xapi_ingest.common.config import ConfigError
+
+
+def test_every_variable_is_documented_in_the_readme() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(XAPI_[A-Z_]+)` \|", readme, re.M))
+    assert documented == set(Settings.variables())
+
+
+def test_values_come_from_the_environment_and_empty_means_unset() -> None:
+    settings = Settings.from_env({"XAPI_LAKE": "s3://bucket/lake", "XAPI_PULL_MAX_PAGES": "7", "XAPI_REPORTS": ""})
+    assert settings.lake == "s3://bucket/lake"
+    assert settings.pull_max_pages == 7
+    assert settings.reports == Path("reports")
+    assert "reports" not in settings.model_fields_set
+
+
+def test_a_bad_value_names_its_variable() -> None:
+    with pytest.raises(ConfigError, match=r"XAPI_PULL_MAX_PAGES='many': .*integer"):
+        Settings.from_env({"XAPI_PULL_MAX_PAGES": "many"})
+    with pytest.raises(ConfigError, match=r"XAPI_TASK_RETRIES='-1': .*greater than or equal to 0"):
+        Settings.from_env({"XAPI_TASK_RETRIES": "-1"})
+
+
+def test_the_pseudonym_key_never_prints() -> None:
+    settings = Settings.from_env({"XAPI_PSEUDONYM_KEY": "a-secret-of-enough-bytes"})
+    assert "a-secret-of-enough-bytes" not in repr(settings) + str(settings.model_dump())
+
+
+def test_the_cli_reports_a_bad_setting_in_one_line(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("XAPI_PULL_MAX_MINUTES", "soon")
+    assert main(["rules"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: XAPI_PULL_MAX_MINUTES='soon'") and "Traceback" not in error
