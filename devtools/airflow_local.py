@@ -18,6 +18,8 @@ from pathlib import Path
 
 from devtools import REPO_ROOT
 
+RUNNER = Path(__file__).with_name("dag_test_runner.py")
+
 
 @dataclass(frozen=True)
 class DagRunResult:
@@ -25,6 +27,7 @@ class DagRunResult:
     state: str
     task_states: dict[str, str]  # "task_id" or "task_id[map_index]" -> state
     log_file: Path
+    library: str | None = None  # where the run imported xapi_ingest from
 
 
 def airflow_environment(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -43,34 +46,24 @@ def airflow_environment(home: Path, extra: dict[str, str] | None = None) -> dict
 def migrate(env: dict[str, str], log_file: Path) -> None:
     """Create or upgrade the SQLite metadata database (idempotent)."""
     with open(log_file, "ab") as log:
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=log, stderr=log, check=True)
+        done = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=log, stderr=log)
+    if done.returncode:
+        raise RuntimeError(f"'airflow db migrate' failed (exit {done.returncode}): {_last_line(log_file)}; see {log_file}")
 
 
-def run_dag(dag_id: str, env: dict[str, str], log_file: Path) -> DagRunResult:
+def _last_line(log_file: Path) -> str:
+    lines = [line for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def run_dag(dag_id: str, env: dict[str, str], log_file: Path, cwd: Path | None = None) -> DagRunResult:
+    """``dag.test()`` in a child process (``cwd``: where relative settings resolve)."""
     with open(log_file, "ab") as log:
-        child = subprocess.run([sys.executable, "-m", "devtools.airflow_local", dag_id],
-                               env=env, stdout=subprocess.PIPE, stderr=log, check=False)
+        child = subprocess.run([sys.executable, str(RUNNER), dag_id],
+                               env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=log, check=False)
     lines = [line for line in child.stdout.decode().splitlines() if line.startswith('{"dag_id"')]
     if not lines:
-        raise RuntimeError(f"the Airflow run of {dag_id} ended without a result (exit {child.returncode}); see {log_file}")
+        raise RuntimeError(f"the Airflow run of {dag_id} ended without a result (exit {child.returncode}): "
+                           f"{_last_line(log_file)}; see {log_file}")
     result = json.loads(lines[-1])
-    return DagRunResult(dag_id, result["state"], result["tasks"], log_file)
-
-
-def _test_in_this_process(dag_id: str) -> None:
-    import contextlib
-
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    if dag_id not in bag.dags:
-        raise SystemExit(f"DAG {dag_id!r} not found; import errors: {bag.import_errors}")
-    with contextlib.redirect_stdout(sys.stderr):  # Airflow logs to stdout; only our JSON line goes there
-        run = bag.dags[dag_id].test()
-        tasks = {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): str(ti.state)
-                 for ti in run.get_task_instances()}
-    print(json.dumps({"dag_id": dag_id, "state": str(run.state), "tasks": tasks}), flush=True)
-
-
-if __name__ == "__main__":
-    _test_in_this_process(sys.argv[1])
+    return DagRunResult(dag_id, result["state"], result["tasks"], log_file, result["library"])

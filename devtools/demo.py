@@ -19,7 +19,9 @@ import argparse
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -28,7 +30,7 @@ from rich.table import Table
 from devtools import CONFIG
 from devtools.airflow_local import DagRunResult, airflow_environment, migrate, run_dag
 from devtools.demo_data import TOLERATED_FOR, DemoCluster, build
-from devtools.local_lrs import LocalRalph
+from devtools.local_lrs import LocalRalph, RalphUnavailable
 from devtools.synthetic.credit import LRS_HOME
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
@@ -74,11 +76,14 @@ def write_sources(path: Path, lrss: dict[str, LocalRalph]) -> dict[str, str]:
     return secrets_env
 
 
-def run(out: Path, teachers: int = 150, console: Console | None = None) -> dict[str, DagRunResult]:
+def run(out: Path, teachers: int = 150, console: Console | None = None,
+        environment: Mapping[str, str] | None = None) -> dict[str, DagRunResult]:
+    """The demo; ``environment`` adds variables for the DAG runs (e.g. ``PYTHONPATH`` of an installed wheel)."""
     console = console or Console(stderr=True)
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    before = LakeState.read(out)
     with console.status("generating the demo cluster"):
         demo = build(teachers=teachers)
         config = out / "config"
@@ -101,18 +106,58 @@ def run(out: Path, teachers: int = 150, console: Console | None = None) -> dict[
             "XAPI_CREDIT_POLICY": str(CONFIG / "credit" / "policy.yaml"),
             "XAPI_CREDIT_REGISTRY": str(config / "registry.csv"), "XAPI_CREDIT_ROSTER": str(config / "roster.csv"),
             "XAPI_SEQUENCES_SCHEME": str(CONFIG / "sequences" / "scheme.yaml"),
-            **write_sources(out / "sources.yaml", lrss),
+            **write_sources(out / "sources.yaml", lrss), **(environment or {}),
         })
         results = {}
         with console.status("preparing Airflow's SQLite metadata"):
             migrate(env, out / "airflow" / "migrate.log")
         for dag_id in ("xapi_ingest", "xapi_analytics"):
             with console.status(f"running the {dag_id} DAG with dag.test()"):
-                results[dag_id] = run_dag(dag_id, env, out / "airflow" / f"{dag_id}.log")
+                results[dag_id] = run_dag(dag_id, env, out / "airflow" / f"{dag_id}.log", cwd=out)
             console.print(f"DAG {dag_id}: {results[dag_id].state} "
                           f"({', '.join(f'{t} {s}' for t, s in sorted(results[dag_id].task_states.items()))})")
     summarize(out, demo, results, console, time.monotonic() - started)
+    for line in LakeState.read(out).changes_since(before, demo.total):
+        console.print(line)
     return results
+
+
+@dataclass(frozen=True)
+class LakeState:
+    """What a run can change, read before and after it, so a re-run says plainly what it did."""
+
+    statements: int
+    quarantined: int
+    credit_version: str | None
+
+    @classmethod
+    def read(cls, out: Path) -> LakeState:
+        lake = Lake(out / "lake")
+        if not lake.files(lake.statements_dir):
+            return cls(0, 0, _latest_credit(out))
+        with connect(lake) as con:
+            statements = con.execute("SELECT count(*) FROM statements").fetchone()
+            quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
+        return cls(statements[0] if statements else 0, quarantined[0] if quarantined else 0, _latest_credit(out))
+
+    def changes_since(self, before: LakeState, emitted: int) -> list[str]:
+        new, quarantined = self.statements - before.statements, self.quarantined - before.quarantined
+        if before.statements and not new and not quarantined:
+            lines = [f"nothing new arrived: the {emitted:,} statements emitted this run were already in the lake "
+                     f"({self.statements:,} statements, {self.quarantined:,} quarantined)"]
+        else:
+            lines = [f"this run added {new:,} statement(s) to the lake and quarantined {quarantined:,}"]
+        if self.credit_version and self.credit_version == before.credit_version:
+            lines.append(f"credit unchanged: the latest version is still {self.credit_version}")
+        elif self.credit_version:
+            lines.append(f"credit: new version {self.credit_version}"
+                         + (f" (supersedes {before.credit_version})" if before.credit_version else ""))
+        return lines
+
+
+def _latest_credit(out: Path) -> str | None:
+    latest = out / "reports" / "credit" / "LATEST"
+    return latest.read_text().strip() if latest.exists() else None
 
 
 def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], console: Console, seconds: float) -> None:
@@ -142,7 +187,7 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
     for label, path in where.items():
         console.print(f"  {label:<30} {path}")
     query = "SELECT source, count(*) FROM statements GROUP BY 1"
-    console.print(f'query it: .venv/bin/xapi-pipeline sql --lake {lake.root} "{query}"')
+    console.print(f'query it: .venv/bin/xapi-pipeline sql --lake {lake.root} --zone analyst "{query}"')
     failed = [dag for dag, result in results.items() if result.state != "success"]
     if failed:
         console.print(f"[red]DAG run(s) failed: {', '.join(failed)}; see the logs above[/red]")
@@ -182,7 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo-output"))
     parser.add_argument("--teachers", type=int, default=150)
     args = parser.parse_args(argv)
-    results = run(args.out, args.teachers)
+    console = Console(stderr=True)
+    try:
+        results = run(args.out, args.teachers, console)
+    except (RalphUnavailable, RuntimeError, OSError) as exc:  # a child process failed: its own words, no traceback
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
     return 0 if all(result.state == "success" for result in results.values()) else 1
 
 

@@ -82,12 +82,18 @@ class LocalRalph:
         (self.workdir / "auth.json").unlink(missing_ok=True)
         agent = (["-A", *self.authority_account] if self.authority_account
                  else ["-M", f"mailto:{self.username}@example.org"])
-        made = subprocess.run(  # the password goes through stdin: a command line is readable by every local user
+        # The password goes through stdin (a command line is readable by every local user). Ralph asks
+        # for it with getpass, which reads the controlling terminal when there is one, so in a
+        # terminal it would wait there for typing: a new session has no controlling terminal, and
+        # getpass then reads the pipe.
+        made = subprocess.run(
             [str(python.with_name("ralph")), "auth", "-u", self.username, "-s", "all", *agent, "-w"],
             input=f"{self.password}\n{self.password}\n", env=env, capture_output=True, text=True,
+            start_new_session=True, timeout=60,
         )
         if made.returncode:
-            raise RalphUnavailable(f"'ralph auth' failed: {made.stderr.strip()[-500:]}")
+            said = (made.stderr.strip() or made.stdout.strip() or "no output").splitlines()[-1][:300]
+            raise RalphUnavailable(f"'ralph auth' exited with {made.returncode}: {said}")
         log = open(self.workdir / "ralph.log", "ab")  # noqa: SIM115 - lives as long as the process
         self._process = subprocess.Popen(
             [str(python), str(LAUNCHER), "--port", str(self.port)],

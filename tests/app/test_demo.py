@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from tincan import Statement
 
+from devtools import REPO_ROOT
 from devtools.demo import run
 from devtools.demo_data import TOLERATED_FOR, build
 from tests.support.lake import lake_ids
+from tests.support.terminal import run_in_terminal
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.validator import StatementValidator
@@ -30,10 +34,13 @@ def expected_split(teachers: int) -> tuple[set[str], set[str]]:
     return accepted, rejected
 
 
-def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path) -> None:
+def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path, installed_wheel: Path) -> None:
+    """The first run's DAGs import the installed wheel, outside the checkout; the second is `make demo`'s
+    entry point in a real terminal, where it once waited forever at a hidden password prompt."""
     out, quiet = tmp_path / "demo", Console(file=open("/dev/null", "w"))  # noqa: SIM115
-    first = run(out, teachers=20, console=quiet)
+    first = run(out, teachers=20, console=quiet, environment={"PYTHONPATH": str(installed_wheel)})
     assert {dag: result.state for dag, result in first.items()} == {"xapi_ingest": "success", "xapi_analytics": "success"}
+    assert all(result.library and result.library.startswith(str(installed_wheel)) for result in first.values())
     lake = Lake(out / "lake")
     accepted, rejected = expected_split(20)
     assert sorted(lake_ids(lake)) == sorted(accepted)
@@ -43,10 +50,22 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path) -> N
     pulled_at = {path.name: path.read_text() for path in (lake.root / "_state" / "pull").glob("*.json")}
     assert len(pulled_at) == len(build(teachers=20).by_lrs)  # one state per platform LRS
 
-    second = run(out, teachers=20, console=quiet)
-    assert all(result.state == "success" for result in second.values())
+    second = run_in_terminal([sys.executable, "-m", "devtools.demo", "--out", str(out), "--teachers", "20"],
+                             cwd=REPO_ROOT, env=dict(os.environ), timeout=900)
+    assert second.exit_code == 0, second.screen[-3000:]
+    assert "nothing new arrived" in second.screen and "credit unchanged" in second.screen, second.screen[-3000:]
+    assert "Traceback" not in second.screen
     assert sorted(lake_ids(lake)) == sorted(accepted)
     again = {path.name: path.read_text() for path in (lake.root / "_state" / "pull").glob("*.json")}
     assert all(again[name] != state for name, state in pulled_at.items())  # every LRS was pulled again
     assert sorted(p for p in lake.root.rglob("*.parquet") if "_quality" not in p.parts and "derived" not in p.parts) == \
         [p for p in files if "derived" not in p.parts]  # no new statement, quarantine or analyst file
+
+
+def test_a_failing_child_process_is_reported_in_its_own_words(tmp_path: Path) -> None:
+    env = {**os.environ, "XAPI_RALPH_VENV": str(tmp_path / "no-ralph-here")}
+    shown = run_in_terminal([sys.executable, "-m", "devtools.demo", "--out", str(tmp_path / "demo"), "--teachers", "5"],
+                            cwd=REPO_ROOT, env=env, timeout=300)
+    assert shown.exit_code == 2, shown.screen[-2000:]
+    assert "error:" in shown.screen and "make ralph" in shown.screen
+    assert "Traceback" not in shown.screen

@@ -44,3 +44,16 @@ def test_the_cli_reports_a_bad_setting_in_one_line(monkeypatch, capsys) -> None:
     assert main(["rules"]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: XAPI_PULL_MAX_MINUTES='soon'") and "Traceback" not in error
+
+
+def test_a_missing_configuration_file_names_its_variable(tmp_path, monkeypatch) -> None:
+    """An installed package has no configuration beside it: relative defaults resolve in the working directory."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    with pytest.raises(ConfigError) as error:
+        settings.file("credit_roster")
+    message = str(error.value)
+    assert message.startswith("XAPI_CREDIT_ROSTER='config/credit/roster.csv': no such file")
+    assert str(tmp_path) in message and "\n" not in message
+    (tmp_path / "roster.csv").write_text("teacher_id\n")
+    assert Settings.from_env({"XAPI_CREDIT_ROSTER": "roster.csv"}).file("credit_roster") == Path("roster.csv")

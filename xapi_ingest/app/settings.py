@@ -55,6 +55,16 @@ class Settings(BaseModel):
                         for error in exc.errors(include_url=False)]
             raise ConfigError("\n".join(problems)) from None
 
+    def file(self, name: str) -> Path:
+        """The path setting ``name``, which must name an existing file: an installed package has no
+        configuration of its own to fall back on, so a missing one is a one-line error naming its variable."""
+        path = getattr(self, name)
+        if not Path(path).is_file():
+            where = "" if Path(path).is_absolute() else f" (relative to {Path.cwd()})"
+            raise ConfigError(f"{PREFIX}{name.upper()}={str(path)!r}: no such file{where}; "
+                              f"set {PREFIX}{name.upper()} to the file's path")
+        return Path(path)
+
     @property
     def suite_path(self) -> Path | None:
         """The statements suite of ``XAPI_EXPECTATIONS``, or None for the shipped one."""

@@ -51,12 +51,12 @@ def task_defaults(settings: Settings) -> dict[str, object]:
 
 
 def list_sources(settings: Settings) -> list[str]:
-    return [source.id for source in load_sources(settings.sources).sources]
+    return [source.id for source in load_sources(settings.file("sources")).sources]
 
 
 def pull_one(settings: Settings, source_id: str) -> dict[str, object]:
     with working_lake(settings) as lake:
-        summary = pull_source_id(settings.sources, lake.root, source_id,
+        summary = pull_source_id(settings.file("sources"), lake.root, source_id,
                                  max_pages=settings.pull_max_pages, max_minutes=settings.pull_max_minutes)
     if summary.backlog_remaining:
         log.warning("%s: the run budget ran out; the next run continues from the saved cursor", source_id)
@@ -113,14 +113,15 @@ def run_sequences(settings: Settings) -> dict[str, object]:
     from transforms.sequences.run import run_sequences as sequences
 
     with working_lake(settings, write=False) as lake:
-        return sequences(lake.root, settings.sequences_scheme, settings.reports / "sequences").as_dict()
+        return sequences(lake.root, settings.file("sequences_scheme"), settings.reports / "sequences").as_dict()
 
 
 def run_credit(settings: Settings) -> dict[str, object]:
     from transforms.credit.run import run_credit as credit
 
     with working_lake(settings, write=False) as lake:
-        summary = credit(lake.root, settings.credit_policy, settings.credit_registry, settings.credit_roster,
+        summary = credit(lake.root, settings.file("credit_policy"), settings.file("credit_registry"),
+                         settings.file("credit_roster"),
                          settings.reports / "credit")
     for line in summary.lines():
         log.info("%s", line)

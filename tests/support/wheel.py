@@ -1,0 +1,26 @@
+"""The project as users install it: a built wheel, unpacked into a folder of its own.
+
+Tests put that folder on ``PYTHONPATH`` and run from a directory outside the repository, so
+``xapi_ingest`` is imported from the wheel (not the checkout), and nothing can lean on files
+that only exist beside the source tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools import REPO_ROOT
+
+
+def install_wheel(folder: Path) -> Path:
+    """Build the wheel (no network: the environment's setuptools) and install it, without its
+    dependencies (they are this environment's), into ``folder/site``; returns that folder."""
+    dist, site = folder / "dist", folder / "site"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(dist), str(REPO_ROOT)], check=True, capture_output=True)
+    wheel = next(dist.glob("xapi_pipeline-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    return site
