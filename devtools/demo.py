@@ -76,6 +76,36 @@ def write_sources(path: Path, lrss: dict[str, LocalRalph]) -> dict[str, str]:
     return secrets_env
 
 
+def start_platforms(out: Path, teachers: int, console: Console, stack: ExitStack) -> tuple[DemoCluster, dict[str, str]]:
+    """Generate the demo cluster, start one empty Ralph LRS per platform (stopped with ``stack``),
+    emit the cluster to them, and return it with the ``XAPI_*`` settings (and LRS secrets) the
+    DAGs need to pull it: shared by ``make demo`` and ``make airflow``."""
+    with console.status("generating the demo cluster"):
+        demo = build(teachers=teachers)
+        config = out / "config"
+        demo.cluster.write_roster(config / "roster.csv")
+        demo.cluster.write_registry(config / "registry.csv")
+    console.print(f"cluster: {len(demo.cluster.roster)} teachers, {demo.total:,} statements for "
+                  f"{len(demo.by_lrs)} platform LRSs ({demo.faulty} with producer faults)")
+    lrss = {}
+    with console.status("starting the platform LRSs (Ralph) and emitting with tincan"):
+        for account in sorted(demo.by_lrs):
+            workdir = out / "lrs" / _source_id(account)
+            shutil.rmtree(workdir / "data", ignore_errors=True)  # each run emits to empty LRSs
+            lrs = LocalRalph(workdir, username=_source_id(account), authority_account=(account, LRS_HOME))
+            lrss[account] = stack.enter_context(lrs)
+            emit(lrs, demo.by_lrs[account])
+    settings = {
+        "XAPI_SOURCES": str(out / "sources.yaml"), "XAPI_LAKE": str(out / "lake"),
+        "XAPI_REPORTS": str(out / "reports"), KEY_ENV: DEMO_KEY,
+        "XAPI_CREDIT_POLICY": str(CONFIG / "credit" / "policy.yaml"),
+        "XAPI_CREDIT_REGISTRY": str(config / "registry.csv"), "XAPI_CREDIT_ROSTER": str(config / "roster.csv"),
+        "XAPI_SEQUENCES_SCHEME": str(CONFIG / "sequences" / "scheme.yaml"),
+        **write_sources(out / "sources.yaml", lrss),
+    }
+    return demo, settings
+
+
 def run(out: Path, teachers: int = 150, console: Console | None = None,
         environment: Mapping[str, str] | None = None) -> dict[str, DagRunResult]:
     """The demo; ``environment`` adds variables for the DAG runs (e.g. ``PYTHONPATH`` of an installed wheel)."""
@@ -84,30 +114,9 @@ def run(out: Path, teachers: int = 150, console: Console | None = None,
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     before = LakeState.read(out)
-    with console.status("generating the demo cluster"):
-        demo = build(teachers=teachers)
-        config = out / "config"
-        demo.cluster.write_roster(config / "roster.csv")
-        demo.cluster.write_registry(config / "registry.csv")
-    console.print(f"cluster: {len(demo.cluster.roster)} teachers, {demo.total:,} statements for "
-                  f"{len(demo.by_lrs)} platform LRSs ({demo.faulty} with producer faults)")
     with ExitStack() as stack:
-        lrss = {}
-        with console.status("starting the platform LRSs (Ralph) and emitting with tincan"):
-            for account in sorted(demo.by_lrs):
-                workdir = out / "lrs" / _source_id(account)
-                shutil.rmtree(workdir / "data", ignore_errors=True)  # each run emits to empty LRSs
-                lrs = LocalRalph(workdir, username=_source_id(account), authority_account=(account, LRS_HOME))
-                lrss[account] = stack.enter_context(lrs)
-                emit(lrs, demo.by_lrs[account])
-        env = airflow_environment(out / "airflow", {
-            "XAPI_SOURCES": str(out / "sources.yaml"), "XAPI_LAKE": str(out / "lake"),
-            "XAPI_REPORTS": str(out / "reports"), KEY_ENV: DEMO_KEY, "XAPI_TASK_RETRIES": "0",
-            "XAPI_CREDIT_POLICY": str(CONFIG / "credit" / "policy.yaml"),
-            "XAPI_CREDIT_REGISTRY": str(config / "registry.csv"), "XAPI_CREDIT_ROSTER": str(config / "roster.csv"),
-            "XAPI_SEQUENCES_SCHEME": str(CONFIG / "sequences" / "scheme.yaml"),
-            **write_sources(out / "sources.yaml", lrss), **(environment or {}),
-        })
+        demo, settings = start_platforms(out, teachers, console, stack)
+        env = airflow_environment(out / "airflow", {**settings, "XAPI_TASK_RETRIES": "0", **(environment or {})})
         results = {}
         with console.status("preparing Airflow's SQLite metadata"):
             migrate(env, out / "airflow" / "migrate.log")
