@@ -74,3 +74,33 @@ def test_credentials_come_from_the_environment_and_never_print(tmp_path: Path, m
     credentials = resolve_credentials(moodle)
     assert credentials.password == "s3cr3t-value"
     assert "s3cr3t-value" not in repr(credentials) and "s3cr3t-value" not in str(credentials)
+
+
+@pytest.mark.parametrize(("written", "suggestion"), [
+    ("overlap: 5 minutes", "PT5M"), ("overlap: 5m", "PT5M"), ("overlap: 300", "PT5M"),
+    ("overlap: 90 s", "PT1M30S"), ("overlap: 2 hours", "PT2H"), ("late_arrival: 3 days", "P3D"),
+])
+def test_a_duration_not_in_iso_8601_gets_the_spelling_to_use(tmp_path: Path, written: str, suggestion: str) -> None:
+    path = write(tmp_path, GOOD.replace("overlap: PT5M", written))
+    with pytest.raises(ConfigError) as error:
+        load_sources(path)
+    field = written.split(":")[0]
+    assert str(error.value).startswith(f"{path}:7: sources[0].{field}: ")
+    assert suggestion in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("auth", [
+    "auth: {type: basic, username: lms, password: s3cr3t-value}",
+    "auth: {type: basic, username_env: MOODLE_LRS_USER, password_env: MOODLE_LRS_PASSWORD, password: s3cr3t-value}",
+    "auth: {airflow_conn_id: lrs_moodle}\n    headers: {Authorization-Token: s3cr3t-value}",
+])
+def test_an_inline_password_gets_one_message_pointing_at_env_or_airflow(tmp_path: Path, auth: str) -> None:
+    path = write(tmp_path, GOOD.replace(
+        "auth: {type: basic, username_env: MOODLE_LRS_USER, password_env: MOODLE_LRS_PASSWORD}", auth))
+    with pytest.raises(ConfigError) as error:
+        load_sources(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}:2: sources[0]: ") and "\n" not in message
+    assert "a password must not be written in sources.yaml" in message
+    assert "password_env" in message and "airflow_conn_id" in message
+    assert "s3cr3t-value" not in message

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,7 +44,11 @@ class Page:
 
 
 class LRSError(RuntimeError):
-    """The LRS could not give a usable page within the retry budget (message is safe to log)."""
+    """The LRS could not give a usable page within the retry budget.
+
+    The message is safe to log and names the URL once but not the source: whoever reports the
+    failure (the CLI, the runner's log) puts the source id in front, once.
+    """
 
 
 class MoreLinkExpired(LRSError):
@@ -80,6 +85,22 @@ def _retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError):
             return None
 
+
+
+def _transport_problem(exc: httpx.TransportError) -> str:
+    """What went wrong on the wire, in words: httpx's own message is an errno string or empty."""
+    causes = []
+    cause: BaseException | None = exc
+    while cause is not None:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection refused"
+    if any(isinstance(c, socket.gaierror) for c in causes):
+        return "host name not found"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def safe_url(url: str) -> str:
@@ -125,7 +146,7 @@ class LRSClient:
 
     def follow(self, more: str) -> Page:
         if not more.startswith(self._server_root + "/"):  # credentials go only to the configured LRS
-            raise LRSError(f"{self.source.id}: the LRS sent a `more` link to another server: {safe_url(more)}")
+            raise LRSError(f"the LRS sent a `more` link to another server: {safe_url(more)}")
         return self.get(more, is_more=True)
 
     def get(self, url: str, *, is_more: bool) -> Page:
@@ -137,9 +158,7 @@ class LRSClient:
                 pause = self.retry.wait(attempt, fault.retry_after)
                 attempt += 1
                 if attempt >= self.retry.attempts or waited + pause > self.retry.budget_seconds:
-                    raise LRSError(
-                        f"{self.source.id}: giving up on {safe_url(url)} after {attempt} attempt(s): {fault}"
-                    ) from None
+                    raise LRSError(f"{fault} (gave up after {attempt} attempt(s))") from None
                 log.warning("%s: %s; retry %d in %.1f s", self.source.id, fault, attempt, pause)
                 self.retries += 1
                 waited += pause
@@ -150,16 +169,17 @@ class LRSClient:
             response = self._http.get(url)
             body = response.content  # read the whole body inside the try: resets surface here
         except httpx.TransportError as exc:
-            raise _Retryable(f"{type(exc).__name__} on {safe_url(url)}") from None
+            raise _Retryable(f"{_transport_problem(exc)} at {safe_url(self.source.statements_url)}") from None
         status = response.status_code
         if status in RETRYABLE_STATUS:
             raise _Retryable(f"HTTP {status} on {safe_url(url)}", _retry_after(response.headers.get("Retry-After")))
         if is_more and status in (400, 404):
-            raise MoreLinkExpired(f"{self.source.id}: more link rejected with HTTP {status}")
+            raise MoreLinkExpired(f"more link rejected with HTTP {status}")
         if status in (401, 403):
-            raise LRSError(f"{self.source.id}: HTTP {status}: the LRS refused the credentials (check the source's auth)")
+            raise LRSError(f"HTTP {status} from {safe_url(self.source.statements_url)}: the LRS refused the credentials "
+                           "(check the source's auth)")
         if status != 200:
-            raise LRSError(f"{self.source.id}: HTTP {status} on {safe_url(url)}: {response.text[:200]!r}")
+            raise LRSError(f"HTTP {status} on {safe_url(url)}: {response.text[:200]!r}")
         try:
             result = self._decoder.decode(body)
         except msgspec.DecodeError as exc:  # truncated JSON, an HTML error page sent as 200, ...

@@ -8,17 +8,67 @@ hides the password, so a logged config or a traceback cannot leak it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from xapi_ingest.common.config import load_yaml_model
 from xapi_ingest.lake.ingest import check_tolerated_rules
 from xapi_ingest.lake.store import SOURCE_ID
+
+_HUMAN_DURATION = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$", re.IGNORECASE)
+_SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SECRET_KEY = re.compile(r"pass(word)?|passwd|secret|token", re.IGNORECASE)
+
+
+def _iso_duration(seconds: float) -> str:
+    """``PT5M`` for 300 seconds: the spelling sources.yaml expects, for error messages."""
+    days, rest = divmod(round(seconds), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
+    return ("P" + (f"{days}D" if days else "") + (f"T{time}" if time else "")) if days or time else "PT0S"
+
+
+def _duration(value: Any) -> Any:
+    """Durations are ISO 8601 (``PT5M``); ``5 minutes``, ``5m`` or a bare ``300`` get the spelling to use instead."""
+    if isinstance(value, bool):
+        return value  # pydantic's own error
+    if isinstance(value, int | float):
+        problem = f"a bare number is ambiguous; write an ISO 8601 duration, e.g. {_iso_duration(value)} for {value} seconds"
+    elif not isinstance(value, str) or value.lstrip("-").upper().startswith("P"):
+        return value  # ISO 8601, or pydantic's own error
+    elif human := _HUMAN_DURATION.match(value):
+        seconds = float(human[1]) * _SECONDS_PER_UNIT[human[2][0].lower()]
+        problem = f"write durations in ISO 8601: {_iso_duration(seconds)} for {value!r}"
+    else:
+        problem = f"{value!r} is not an ISO 8601 duration; write e.g. PT5M for 5 minutes, PT2H for 2 hours, P3D for 3 days"
+    raise PydanticCustomError("duration", problem)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+def _secret_keys(value: Any, path: str = "") -> list[str]:
+    """Paths of keys that hold a secret inline (``auth.password``); ``password_env`` only names a variable."""
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if _SECRET_KEY.search(str(key)) and not str(key).endswith("_env"):
+                found.append(here)
+            found += _secret_keys(item, here)
+        return found
+    if isinstance(value, list):
+        return [key for n, item in enumerate(value) for key in _secret_keys(item, f"{path}[{n}]")]
+    return []
 
 
 class _Strict(BaseModel):
@@ -45,15 +95,30 @@ class Source(_Strict):
     version: Literal["1.0.3", "2.0.0"] = "1.0.3"
     auth: BasicAuthEnv | AirflowConnectionAuth | None = None
     page_size: int = Field(500, ge=1, le=10_000)
-    overlap: timedelta = Field(timedelta(minutes=5), ge=timedelta(0))
+    overlap: Duration = Field(timedelta(minutes=5), ge=timedelta(0))
     since_field: Literal["auto", "stored", "timestamp"] = Field(
         "auto", description="what the LRS compares `since` with; 'auto' probes it")
-    late_arrival: timedelta | None = Field(
+    late_arrival: Duration | None = Field(
         None, description="for an LRS that filters `since` on timestamp: how late a statement may arrive; "
                           "null rescans the whole LRS each run (slow but never misses one)")
     commit_every: int = Field(5_000, ge=1, description="statements per lake commit (and watermark step)")
     timeout_seconds: float = Field(30.0, gt=0)
     tolerate: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secrets(cls, data: Any) -> Any:
+        # Checked before anything else so that a password yields this one message, not a list of
+        # schema mismatches, and the value itself never reaches an error message.
+        secrets = _secret_keys(data)
+        if secrets:
+            raise PydanticCustomError(
+                "inline_secret",
+                f"{', '.join(secrets)}: a password must not be written in sources.yaml; name an environment variable "
+                "(auth: {type: basic, username_env: LRS_USER, password_env: LRS_PASSWORD}) or an Airflow "
+                "connection (auth: {airflow_conn_id: my_lrs}) instead",
+            )
+        return data
 
     @field_validator("endpoint")
     @classmethod
@@ -105,7 +170,7 @@ class Credentials:
 
 
 class MissingCredentialsError(RuntimeError):
-    pass
+    """The secret the config names is not there; the message says where it was looked for (the reporter adds the source)."""
 
 
 def resolve_credentials(source: Source) -> Credentials | None:
@@ -116,21 +181,21 @@ def resolve_credentials(source: Source) -> Credentials | None:
     if isinstance(auth, BasicAuthEnv):
         missing = [name for name in (auth.username_env, auth.password_env) if not os.environ.get(name)]
         if missing:
-            raise MissingCredentialsError(f"source {source.id}: environment variable(s) not set: {', '.join(missing)}")
+            raise MissingCredentialsError(f"environment variable(s) not set: {', '.join(missing)}")
         return Credentials(os.environ[auth.username_env], os.environ[auth.password_env])
     try:
         from airflow.sdk import Connection
     except ImportError as exc:
         raise MissingCredentialsError(
-            f"source {source.id}: auth uses Airflow connection {auth.airflow_conn_id!r} but Airflow is not installed"
+            f"auth uses Airflow connection {auth.airflow_conn_id!r} but Airflow is not installed"
         ) from exc
     try:
         connection = Connection.get(auth.airflow_conn_id)
     except Exception as exc:  # the SDK raises different types inside and outside a task
         raise MissingCredentialsError(
-            f"source {source.id}: Airflow connection {auth.airflow_conn_id!r} could not be read ({type(exc).__name__}; "
+            f"Airflow connection {auth.airflow_conn_id!r} could not be read ({type(exc).__name__}; "
             "the message is withheld in case it holds a secret)"
         ) from None
     if not connection.login:
-        raise MissingCredentialsError(f"source {source.id}: Airflow connection {auth.airflow_conn_id!r} has no login")
+        raise MissingCredentialsError(f"Airflow connection {auth.airflow_conn_id!r} has no login")
     return Credentials(connection.login, connection.password or "")

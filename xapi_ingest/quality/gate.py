@@ -37,6 +37,8 @@ from xapi_ingest.common.atomic import write_text_atomically
 from xapi_ingest.lake.holds import BatchHolds, batch_covers, check_batch_id, file_batch_id
 from xapi_ingest.lake.schema import UTC_TIMESTAMP
 from xapi_ingest.lake.store import Lake
+from xapi_ingest.quality.data_docs_offline import build_offline_docs
+from xapi_ingest.quality.data_docs_severity import SITE_SECTIONS
 from xapi_ingest.quality.suites import Severity, Suite, load_suite
 
 EXAMPLES_PER_FINDING = 5
@@ -208,6 +210,7 @@ def _context(reports_dir: Path | None) -> Any:
         config.data_docs_sites = {_DOCS_SITE: {
             "class_name": "SiteBuilder",
             "show_how_to_buttons": False,
+            "site_section_builders": SITE_SECTIONS,
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             "store_backend": {"class_name": "TupleFilesystemStoreBackend",
                               "base_directory": str(reports_dir / "data_docs")},
@@ -291,10 +294,7 @@ def _write_reports(context: Any, report: QualityReport, reports_dir: Path) -> No
     # each run slower than the last. The index still lists every run kept under the reports folder.
     this_run = [key for key in context.validation_results_store.list_keys()
                 if key.run_id.run_time == report.run_time]
-    built = context.build_data_docs(
-        site_names=[_DOCS_SITE], resource_identifiers=[*this_run, ExpectationSuiteIdentifier(name=report.suite)],
-    )
-    report.data_docs = Path(built[_DOCS_SITE].removeprefix("file://"))
+    report.data_docs = build_offline_docs(context, _DOCS_SITE, [*this_run, ExpectationSuiteIdentifier(name=report.suite)])
     directory = reports_dir / "quality"
     directory.mkdir(parents=True, exist_ok=True)
     stamp = f"{report.run_time:%Y%m%dT%H%M%S%fZ}"

@@ -21,6 +21,7 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xapi_ingest.common.config import field_path
+from xapi_ingest.quality.data_docs_severity import with_severity_note
 
 SHIPPED_SUITES = Path(__file__).resolve().parent / "expectations"
 Severity = Literal["critical", "warning"]
@@ -88,7 +89,7 @@ class Suite:
 
     def gx_suite(self) -> ExpectationSuite:
         """A fresh GX suite (GX binds a suite to one context, so each run gets its own)."""
-        return ExpectationSuite(name=self.name, expectations=[dict(entry) for entry in self.entries])
+        return ExpectationSuite(name=self.name, expectations=[with_severity_note(entry) for entry in self.entries])
 
 
 def load_suite(path: Path | str | None = None) -> Suite:
