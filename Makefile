@@ -8,7 +8,7 @@ DEMO_DIR ?= demo-output
 
 RALPH_STAMP := .venv-ralph/.installed-5.1.0
 
-.PHONY: demo test test-fast lint bench ralph clean
+.PHONY: demo airflow test test-fast lint bench ralph clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ ralph: $(RALPH_STAMP)
 demo: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m devtools.demo --out $(DEMO_DIR)
 
+# Airflow 3 with its UI on 127.0.0.1 (port printed), the project's DAGs and the demo's LRSs; Ctrl-C stops it.
+airflow: $(STAMP) $(RALPH_STAMP)
+	$(BIN)/python -m devtools.airflow_ui --out airflow-local
+
 test: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m pytest
 
@@ -45,4 +49,4 @@ bench: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) .venv-ralph $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) .venv-ralph $(DEMO_DIR) airflow-local .pytest_cache

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -54,8 +54,10 @@ def airflow_settings(home: Path, port: int, extra: dict[str, str]) -> dict[str, 
 
 
 @contextmanager
-def running_airflow(env: dict[str, str], port: int, logs: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """Start every component in its own session (so stopping takes its children too); stop them on exit."""
+def running_airflow(env: dict[str, str], port: int, logs: Path,
+                    timeout: float = 300) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    """Start the API server, then (once it answers: tasks report to it from their first second) the
+    other components, each in its own session so stopping takes its children too; stop all on exit."""
     logs.mkdir(parents=True, exist_ok=True)
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
@@ -64,6 +66,11 @@ def running_airflow(env: dict[str, str], port: int, logs: Path) -> Iterator[dict
                 processes[name] = subprocess.Popen(
                     [sys.executable, "-m", "airflow", *(arg.format(port=port) for arg in args)],
                     env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            if name == "api-server":
+                _wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/api/v2/version", timeout=2).is_success,
+                          processes, logs, timeout, "the API server did not answer")
+        _wait_for(lambda: _all_healthy(port), processes, logs, timeout, "Airflow did not become healthy")
+        _wait_for(lambda: _dags_parsed(port, env), processes, logs, timeout, "the DAG processor did not load the DAGs")
         yield processes
     finally:
         for process in processes.values():
@@ -77,26 +84,38 @@ def running_airflow(env: dict[str, str], port: int, logs: Path) -> Iterator[dict
                 process.wait()
 
 
-def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
+def _all_healthy(port: int) -> bool:
+    health = httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2).json()
+    return all(part.get("status") == "healthy" for part in health.values() if isinstance(part, dict))
 
 
-def wait_until_healthy(port: int, processes: dict[str, subprocess.Popen[bytes]], logs: Path, timeout: float) -> None:
-    """Poll the API's health endpoint until every component reports healthy; a component that exits is an error."""
+def _dags_parsed(port: int, env: dict[str, str]) -> bool:
+    """Every DAG file is serialized (or has an import error the UI shows): what a user needs to see first."""
+    api = f"http://127.0.0.1:{port}/api/v2"
+    files = len(list(Path(env["AIRFLOW__CORE__DAGS_FOLDER"]).glob("*.py")))
+    loaded = httpx.get(f"{api}/dags", timeout=5).json()["total_entries"]
+    broken = httpx.get(f"{api}/importErrors", timeout=5).json()["total_entries"]
+    return loaded + broken >= files
+
+
+def _wait_for(ready: Callable[[], bool], processes: dict[str, subprocess.Popen[bytes]], logs: Path,
+              timeout: float, failure: str) -> None:
+    """Poll ``ready`` until it holds; a component that exits meanwhile is an error naming its log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, process in processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"Airflow's {name} exited with {process.returncode}; see {logs / (name + '.log')}")
-        try:
-            health = httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2).json()
-            if all(part.get("status") == "healthy" for part in health.values() if isinstance(part, dict)):
+        with contextlib.suppress(httpx.TransportError, ValueError):
+            if ready():
                 return
-        except (httpx.TransportError, ValueError):
-            pass
         time.sleep(1)
-    raise RuntimeError(f"Airflow did not become healthy within {timeout:.0f} s; see the logs in {logs}")
+    raise RuntimeError(f"{failure} within {timeout:.0f} s; see the logs in {logs}")
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,9 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             env = airflow_settings(out / "airflow", port, settings)
             with console.status("preparing Airflow's SQLite metadata"):
                 migrate(env, out / "airflow" / "migrate.log")
-            processes = stack.enter_context(running_airflow(env, port, out / "airflow" / "components"))
             with console.status("starting Airflow: API server, scheduler, DAG processor, triggerer"):
-                wait_until_healthy(port, processes, out / "airflow" / "components", timeout=300)
+                processes = stack.enter_context(running_airflow(env, port, out / "airflow" / "components"))
             console.print(f"Airflow UI and REST API: [bold]http://127.0.0.1:{port}[/bold] (no login; local only)")
             console.print("trigger xapi_ingest there; xapi_analytics starts from the lake Asset when it finishes")
             console.print(f"lake: {out / 'lake'}   reports: {out / 'reports'}   logs: {out / 'airflow'}")
