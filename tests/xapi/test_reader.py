@@ -46,10 +46,13 @@ def test_malformed_ndjson_line_is_isolated(tmp_path):
     assert records[1].error.startswith("line 2:")
 
 
-def test_array_reports_the_line_of_broken_json(tmp_path):
+def test_broken_array_element_keeps_what_came_before_and_records_the_break(tmp_path):
     text = '[\n{"a": 1},\n{"a": tru}\n]'
-    with pytest.raises(InputError, match="line 3"):
-        list(read_records(_write(tmp_path / "in.json", text)))
+    records = list(read_records(_write(tmp_path / "in.json", text)))
+    assert [r.value for r in records] == [{"a": 1}, None]
+    broken = records[1]
+    assert (broken.rule, broken.line, broken.index) == ("input.truncated", 3, 1)
+    assert "line 3" in broken.error and broken.raw.startswith('{"a": tru}')
 
 
 def test_array_lines_are_counted(tmp_path):
