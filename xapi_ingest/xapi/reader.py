@@ -191,22 +191,20 @@ class _Buffer:
 
     def next_record(self, index: int) -> RawRecord:
         """The statement at the cursor, judged by :func:`decoded_record`; its end is found by the
-        standard library's incremental decoder, or by bracket matching where that one recurses
-        too deep. Raises :class:`_Broken` when no end can be found in the rest of the input."""
+        standard library's incremental decoder, or by bracket matching where that one fails (too
+        deep, a 5000-digit number, a syntax error inside), so one bad element is quarantined
+        alone. Raises :class:`_Broken` when no end can be found in the rest of the input."""
         while True:
             try:
                 _, end = _strict_decoder.raw_decode(self.data, self.pos)
-            except RecursionError:
+            except (RecursionError, ValueError) as exc:
                 found = container_end(self.data, self.pos)
-                if found is None:
-                    if len(self.data) - self.pos < _MAX_STATEMENT and self.more():
-                        continue
-                    raise _Broken(self.line, self.data[self.pos:], "unbalanced brackets") from None
-                end = found
-            except ValueError as exc:
-                if len(self.data) - self.pos < _MAX_STATEMENT and self.more():
+                if found is None and len(self.data) - self.pos < _MAX_STATEMENT and self.more():
                     continue
-                raise _Broken(self.line, self.data[self.pos:], f"malformed JSON ({exc})") from None
+                if found is None:
+                    reason = "unbalanced brackets" if isinstance(exc, RecursionError) else f"malformed JSON ({exc})"
+                    raise _Broken(self.line, self.data[self.pos:], reason) from None
+                end = found
             if end == len(self.data) and self.more():
                 continue  # a number may continue in the next chunk
             raw = self.data[self.pos:end]
