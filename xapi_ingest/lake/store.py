@@ -63,10 +63,14 @@ def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
 
 
 def _content(raw: str) -> object:
+    """What must match for a repeat to be a duplicate: not what an LRS assigns on storing, and
+    not the letter case of the id (UUIDs compare case-insensitively)."""
     value = msgspec.json.decode(raw)
     if type(value) is dict:
         for key in LRS_ASSIGNED:
             value.pop(key, None)
+        if type(value.get("id")) is str:
+            value["id"] = value["id"].lower()
     return value
 
 
