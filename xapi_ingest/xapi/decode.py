@@ -75,7 +75,7 @@ def _classify_failure(raw: str, exc: msgspec.DecodeError) -> Verdict:
     or Infinity) reads the text, the one thing msgspec objected to was a surrogate.
     """
     try:
-        json.loads(raw, parse_constant=_reject_constant)
+        STDLIB_STRICT.decode(raw)
     except RecursionError:
         return Verdict(None, TOO_DEEP, f"nested deeper than {MAX_DEPTH} levels")
     except ValueError:
@@ -85,6 +85,11 @@ def _classify_failure(raw: str, exc: msgspec.DecodeError) -> Verdict:
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# The standard library's decoder without NaN/Infinity: it finds where a value ends in a stream
+# (``raw_decode``) and, unlike msgspec, tolerates unpaired surrogates.
+STDLIB_STRICT = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _walk(value: Any, check_depth: bool, check_ints: bool) -> str | None:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from xapi_ingest.xapi.decode import MALFORMED, container_end, decode_statement
+from xapi_ingest.xapi.decode import MALFORMED, STDLIB_STRICT, container_end, decode_statement
 
 _CHUNK = 1 << 20
 _MAX_STATEMENT = 64 << 20  # a longer value is malformed input, not a statement
@@ -62,13 +61,6 @@ class _Broken(Exception):
     def __init__(self, line: int, rest: str, reason: str) -> None:
         super().__init__(reason)
         self.line, self.rest = line, rest
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-_strict_decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def open_text(path: Path) -> IO[str]:
@@ -196,7 +188,7 @@ class _Buffer:
         alone. Raises :class:`_Broken` when no end can be found in the rest of the input."""
         while True:
             try:
-                _, end = _strict_decoder.raw_decode(self.data, self.pos)
+                _, end = STDLIB_STRICT.raw_decode(self.data, self.pos)
             except (RecursionError, ValueError) as exc:
                 found = container_end(self.data, self.pos)
                 if found is None and len(self.data) - self.pos < _MAX_STATEMENT and self.more():
