@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.xapi.test_decode import POISON, with_extension
+from tests.support.poison import POISON, with_extension
 from xapi_ingest.app.cli.main import main
 
 LAKE_RULES = {name: case for name, case in POISON.items() if case[1] != "json.malformed"}

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from tests.xapi.test_decode import POISON, with_extension
+from tests.support.poison import POISON, with_extension
 from xapi_ingest.lake.ingest import Ingestor
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.pull.test_faults import FAST_RETRIES
 from tests.support.fault_lrs import FaultyLRS
 from tests.support.lake import lake_ids
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
-from xapi_ingest.pull.client import LRSClient
+from xapi_ingest.pull.client import LRSClient, RetryPolicy
 from xapi_ingest.pull.puller import pull
 from xapi_ingest.pull.sources import Source
 from xapi_ingest.pull.watermark import load_state
 from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.timestamps import parse_timestamp
+
+FAST_RETRIES = RetryPolicy(attempts=3, base_seconds=0.001, max_wait_seconds=0.01, budget_seconds=1)
 
 
 def _poisoned(statement: dict, value: object) -> dict:
