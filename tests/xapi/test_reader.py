@@ -46,10 +46,23 @@ def test_malformed_ndjson_line_is_isolated(tmp_path):
     assert records[1].error.startswith("line 2:")
 
 
-def test_array_reports_the_line_of_broken_json(tmp_path):
-    text = '[\n{"a": 1},\n{"a": tru}\n]'
-    with pytest.raises(InputError, match="line 3"):
-        list(read_records(_write(tmp_path / "in.json", text)))
+def test_a_malformed_array_element_is_rejected_alone(tmp_path):
+    text = '[\n{"a": 1},\n{"a": tru},\n{"a": 3}\n]'
+    records = list(read_records(_write(tmp_path / "in.json", text)))
+    assert [(r.value, r.line, r.rule if r.error else "ok") for r in records] == [
+        ({"a": 1}, 2, "ok"), (None, 3, "json.malformed"), ({"a": 3}, 4, "ok")
+    ]
+    assert records[1].raw == '{"a": tru}' and "line 3" in records[1].error
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_cut_array_keeps_what_came_before_and_records_the_break(tmp_path, gz):
+    text = '[\n{"a": 1},\n{"a": 2},\n{"a": [3, '
+    records = list(read_records(_write(tmp_path / "in.json", text, gz)))
+    assert [r.value for r in records] == [{"a": 1}, {"a": 2}, None]
+    broken = records[2]
+    assert (broken.rule, broken.line, broken.index) == ("input.truncated", 4, 2)
+    assert "line 4" in broken.error and broken.raw == '{"a": [3, '
 
 
 def test_array_lines_are_counted(tmp_path):

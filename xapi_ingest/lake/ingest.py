@@ -8,7 +8,6 @@ to the lake whichever way it arrives. Memory is bounded by ``batch_size``: a bat
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -23,7 +22,6 @@ from xapi_ingest.lake.store import Lake, check_source_id
 from xapi_ingest.xapi.reader import RawRecord
 from xapi_ingest.xapi.rules import NOT_TOLERABLE, RULES
 from xapi_ingest.xapi.validator import Issue, StatementValidator, ValidationMode
-from xapi_ingest.xapi.vocabulary import LRS_ASSIGNED
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -69,14 +67,17 @@ def new_batch_id() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
 
 
-def _identity(record: RawRecord) -> str:
-    """What makes two quarantined records the same: the raw text, or for a readable statement its
-    content without what an LRS assigns on storing, so the same bad statement re-stored by an
-    LRS (new ``stored``, ``authority``) is not quarantined twice."""
-    if type(record.value) is not dict:
-        return record.raw
-    content = {key: value for key, value in record.value.items() if key not in LRS_ASSIGNED}
-    return json.dumps(content, sort_keys=True, ensure_ascii=False)
+def quarantine_key(source: str, origin: str, record: RawRecord) -> str:
+    """What makes two quarantined records the same row: the same source, bytes and place.
+
+    A record read from a file (``line`` > 0) is placed by file, line and index, so 200 identical
+    bad lines stay 200 rows while re-ingesting the file adds none. A statement from an LRS
+    (``line`` 0) is placed by its bytes alone: they carry the LRS-assigned ``id`` and ``stored``,
+    so two statements never share them, and the overlap re-read of a page is not quarantined again.
+    """
+    place = f"{origin}\n{record.line}\n{record.index}" if record.line > 0 else ""
+    text = f"{source}\n{place}\n{record.raw}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class _Quarantine:
@@ -85,9 +86,8 @@ class _Quarantine:
         self.rows: list[dict[str, object]] = []
 
     def add(self, record: RawRecord, origin: str, issues: list[Issue], statement_id: str | None = None) -> None:
-        key = hashlib.sha256(f"{self.source}\n{_identity(record)}".encode()).hexdigest()
         self.rows.append({
-            "quarantine_key": key,
+            "quarantine_key": quarantine_key(self.source, origin, record),
             "statement_id": statement_id,
             "origin": origin,
             "record_index": record.index,
@@ -158,7 +158,7 @@ class Ingestor:
         watermark and resume cursor never point into a half-written page) use this directly.
         """
         if record.error is not None:
-            batch.quarantine.add(record, origin, [Issue("$", "json.malformed", record.error)])
+            batch.quarantine.add(record, origin, [Issue("$", record.rule, record.error)])
         elif issues := self.validator.validate(record.value):
             rules = {issue.rule for issue in issues}
             if rules <= self.tolerate:
@@ -178,14 +178,20 @@ class Ingestor:
             conflict = RawRecord(-1, 0, raw, None)
             message = "a statement with this id is already in the lake with different content"
             quarantine.add(conflict, "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
-        self.lake.write_quarantine(quarantine.table(), self.source, batch.batch_id)
+        new_keys = self.lake.write_quarantine(quarantine.table(), self.source, batch.batch_id)
         conflicts = len(written.conflicts)
-        return IngestCounts(
+        record_keys = [row["quarantine_key"] for row in quarantine.rows[: len(quarantine.rows) - conflicts]]
+        quarantined = 0
+        for key in record_keys:  # each key written is one new row, however often it came in
+            if key in new_keys:
+                new_keys.discard(key)
+                quarantined += 1
+        return IngestCounts(  # a record quarantined by an earlier run counts as a duplicate
             read=batch.read,
             valid=written.written - written.tolerated,
             tolerated=written.tolerated,
-            quarantined=len(quarantine.rows) - conflicts,
-            duplicates=written.duplicates - conflicts,
+            quarantined=quarantined,
+            duplicates=written.duplicates - conflicts + len(record_keys) - quarantined,
             conflicts=conflicts,
         )
 

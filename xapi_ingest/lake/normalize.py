@@ -94,6 +94,12 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _uuid_key(value: Any) -> Any:
+    """UUIDs compare case-insensitively (RFC 4122 §3), so key columns hold them in lower case;
+    ``raw_json`` keeps what was sent."""
+    return value.lower() if type(value) is str else value
+
+
 def derived_statement_id(raw: str) -> str:
     """A stable id for a statement that came without one, from its exact text."""
     return str(uuid.uuid5(DERIVED_ID_NAMESPACE, raw))
@@ -142,7 +148,11 @@ class StatementColumns:
         object_type = obj.get("objectType", "Activity")
         definition = obj.get("definition") if type(obj.get("definition")) is dict else {}
         c["object_type"].append(object_type)
-        c["object_id"].append(canonical_ifi(obj) if object_type in ("Agent", "Group") else obj.get("id"))
+        c["object_id"].append(
+            canonical_ifi(obj) if object_type in ("Agent", "Group")
+            else _uuid_key(obj.get("id")) if object_type == "StatementRef"
+            else obj.get("id")
+        )
         c["object_definition_type"].append(definition.get("type"))
         c["object_name"].append(_pick_language(definition.get("name")))
         c["object_interaction_type"].append(definition.get("interactionType"))
@@ -170,7 +180,7 @@ class StatementColumns:
         activities = context.get("contextActivities") or {}
         team = context.get("team")
         context_statement = context.get("statement")
-        c["context_registration"].append(context.get("registration"))
+        c["context_registration"].append(_uuid_key(context.get("registration")))
         c["context_platform"].append(context.get("platform"))
         c["context_language"].append(context.get("language"))
         c["context_revision"].append(context.get("revision"))
@@ -182,7 +192,7 @@ class StatementColumns:
         c["context_category_ids"].append(_activity_ids(activities.get("category")))
         c["context_other_ids"].append(_activity_ids(activities.get("other")))
         c["context_statement_id"].append(
-            context_statement.get("id") if type(context_statement) is dict else None
+            _uuid_key(context_statement.get("id")) if type(context_statement) is dict else None
         )
         c["context_extensions"].append(_json_text(context.get("extensions")))
 

@@ -63,10 +63,14 @@ def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
 
 
 def _content(raw: str) -> object:
+    """What must match for a repeat to be a duplicate: not what an LRS assigns on storing, and
+    not the letter case of the id (UUIDs compare case-insensitively)."""
     value = msgspec.json.decode(raw)
     if type(value) is dict:
         for key in LRS_ASSIGNED:
             value.pop(key, None)
+        if type(value.get("id")) is str:
+            value["id"] = value["id"].lower()
     return value
 
 
@@ -165,26 +169,23 @@ class Lake:
         clashes = incoming.filter(pc.is_in(incoming["statement_id"], value_set=existing["statement_id"]))
         return _differing(clashes, dict(stored))
 
-    def write_quarantine(self, table: pa.Table, source: str, batch_id: str) -> tuple[int, int]:
-        """Append quarantine rows not already there; returns (written, already present)."""
+    def write_quarantine(self, table: pa.Table, source: str, batch_id: str) -> set[str]:
+        """Append quarantine rows not already there; returns the keys of the rows written, so the
+        caller can count the others as repeats."""
         check_source_id(source)
-        table, repeats = first_per_key(table, "quarantine_key")
-        repeated = repeats.num_rows
+        table, _ = first_per_key(table, "quarantine_key")
         if table.num_rows == 0:
-            return 0, repeated
+            return set()
         with self.write_lock():
             existing = self._existing(self.quarantine_dir, "quarantine_key", table["quarantine_key"])
             if existing.num_rows:
-                repeated += existing.num_rows
                 table = table.filter(
                     pc.invert(pc.is_in(table["quarantine_key"], value_set=existing["quarantine_key"]))
                 )
-            written = 0
             for ingest_date, part in _split_by_date(table, "ingested_at", "ingested_at"):
                 path = self.quarantine_dir / f"source={source}" / f"ingest_date={ingest_date}" / f"part-{batch_id}.parquet"
                 write_parquet_atomically(part.cast(QUARANTINE), path)
-                written += part.num_rows
-        return written, repeated
+        return set(table["quarantine_key"].to_pylist())
 
 
 def _split_by_date(table: pa.Table, column: str, fallback: str) -> Iterator[tuple[str, pa.Table]]:

@@ -5,7 +5,9 @@ truncated body, an HTML error page sent with status 200) are retried with jitter
 back-off inside a per-request budget. A ``more`` link the LRS no longer knows (404/400) is not
 retried: the caller restarts from its watermark, which is always safe because writes are upserts.
 Each statement is kept as the exact bytes the LRS sent (``msgspec.Raw``), so the lake's
-``raw_json`` is what the LRS stored, not a re-serialization.
+``raw_json`` is what the LRS stored, not a re-serialization. A page is split into statements
+without judging them (:func:`split_page`): a statement no decoder accepts (an unpaired surrogate,
+nesting too deep) is the puller's to quarantine, not a reason to retry the page forever.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import httpx
 import msgspec
 
 from xapi_ingest.pull.sources import Credentials, Source
+from xapi_ingest.xapi.decode import split_array, split_object
 from xapi_ingest.xapi.timestamps import parse_timestamp, xapi_timestamp
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,39 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 class _StatementResult(msgspec.Struct):
     statements: list[msgspec.Raw]
     more: str | None = None
+
+
+_page_decoder = msgspec.json.Decoder(_StatementResult)
+
+
+class UnusablePage(ValueError):
+    """The body is not a StatementResult (truncated, an HTML error page, ...)."""
+
+
+def split_page(body: bytes) -> tuple[list[bytes], str | None]:
+    """The exact bytes of each statement in a StatementResult body, and its ``more`` link.
+
+    msgspec splits a page fast, but it refuses the whole page for one statement it cannot decode
+    (an unpaired surrogate escape, deep nesting). Only then the page is split by bracket matching,
+    so that statement alone is quarantined later. Raises :class:`UnusablePage`.
+    """
+    try:
+        result = _page_decoder.decode(body)
+        return [bytes(raw) for raw in result.statements], result.more
+    except (msgspec.DecodeError, RecursionError) as exc:
+        failure = str(exc) or type(exc).__name__
+    text = body.decode("utf-8", "surrogateescape")  # round-trips any bytes a statement holds
+    members = split_object(text)
+    spans = members and "statements" in members and split_array(text, members["statements"][0])
+    if not members or not spans:
+        raise UnusablePage(failure)
+    more = None
+    if "more" in members:
+        start, end = members["more"]
+        more = msgspec.json.decode(text[start:end].encode("utf-8", "surrogateescape"))
+        if more is not None and not isinstance(more, str):
+            raise UnusablePage("`more` is not a string")
+    return [text[start:end].encode("utf-8", "surrogateescape") for start, end in spans[0]], more
 
 
 @dataclass
@@ -126,7 +162,6 @@ class LRSClient:
         )
         parts = urlsplit(self.source.endpoint)
         self._server_root = f"{parts.scheme}://{parts.netloc}"
-        self._decoder = msgspec.json.Decoder(_StatementResult)
 
     def close(self) -> None:
         self._http.close()
@@ -181,13 +216,13 @@ class LRSClient:
         if status != 200:
             raise LRSError(f"HTTP {status} on {safe_url(url)}: {response.text[:200]!r}")
         try:
-            result = self._decoder.decode(body)
-        except msgspec.DecodeError as exc:  # truncated JSON, an HTML error page sent as 200, ...
+            statements, more = split_page(body)
+        except (UnusablePage, msgspec.DecodeError) as exc:  # truncated JSON, an HTML error page sent as 200, ...
             raise _Retryable(f"unusable page from {safe_url(url)} ({exc}; {len(body)} bytes)") from None
         header = response.headers.get("X-Experience-API-Consistent-Through")
         return Page(
             url=url,
-            statements=[bytes(raw) for raw in result.statements],
-            more=urljoin(self._server_root, result.more) if result.more else "",
+            statements=statements,
+            more=urljoin(self._server_root, more) if more else "",
             consistent_through=parse_timestamp(header) if header else None,
         )

@@ -26,15 +26,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-import msgspec
-
 from xapi_ingest.lake.ingest import Batch, IngestCounts, Ingestor, new_batch_id
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.pull.client import LRSClient, MoreLinkExpired, Page
 from xapi_ingest.pull.probe import probe_since_field
 from xapi_ingest.pull.sources import Source
 from xapi_ingest.pull.watermark import Cursor, PullState, load_state, save_state
-from xapi_ingest.xapi.reader import RawRecord
+from xapi_ingest.xapi.reader import RawRecord, decoded_record
 from xapi_ingest.xapi.timestamps import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -292,10 +290,9 @@ class Puller:
 
     @staticmethod
     def _records(page: Page, query: _Query) -> Iterator[tuple[str, RawRecord]]:
-        for index, raw in enumerate(page.statements):
-            value = msgspec.json.decode(raw)
-            query.observe(value)
-            yield page.url, RawRecord(index, 0, raw.decode("utf-8", errors="replace"), value)
+        for record in page_records(page.statements):
+            query.observe(record.value)
+            yield page.url, record
 
     def _commit(self, batch: Batch, summary: PullSummary) -> None:
         summary.counts.add(self.ingestor.commit(batch))
@@ -323,6 +320,19 @@ class Puller:
                                   max_timestamp=query.max_timestamp, consistent_through=query.consistent_through)
         state.updated_at = datetime.now(UTC)
         save_state(self.lake, state)
+
+
+def page_records(statements: list[bytes]) -> Iterator[RawRecord]:
+    """The records of one page's statements, judged by the same decode as a file's lines.
+
+    Bytes that are not UTF-8 are kept (as U+FFFD) for the quarantine and judged malformed.
+    """
+    for index, raw in enumerate(statements):
+        try:
+            yield decoded_record(index, 0, raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            text = raw.decode("utf-8", errors="replace")
+            yield RawRecord(index, 0, text, error=f"statement {index} is not UTF-8: {exc}")
 
 
 def pull(source: Source, lake: Lake, client: LRSClient, budget: Budget = NO_BUDGET,

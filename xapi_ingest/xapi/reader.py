@@ -3,26 +3,31 @@
 Every statement comes back with the exact text it had in the file, because the lake keeps the
 raw JSON as received. Memory stays bounded by the largest single statement, not the file:
 NDJSON is read line by line, and arrays are cut into elements by an incremental decoder.
-A malformed NDJSON line becomes a record with an error (so ingest quarantines that line only);
-input whose structure cannot be followed at all raises :class:`InputError`.
+Every statement's text is judged by :func:`~xapi_ingest.xapi.decode.decode_statement`, the same
+check an LRS page gets: a bad NDJSON line or array element becomes a record with a rule id and an
+error (so ingest quarantines that record only). Where the input breaks off (a truncated gzip, an
+array element whose end cannot be found), everything before is yielded as usual and the break
+itself becomes one last record with rule ``input.truncated``. Only input that is not JSON from its
+first character, or cannot be opened, raises :class:`InputError`.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-import msgspec
+from xapi_ingest.xapi.decode import MALFORMED, STDLIB_STRICT, container_end, decode_statement
 
 _CHUNK = 1 << 20
 _MAX_STATEMENT = 64 << 20  # a longer value is malformed input, not a statement
+_BREAK_TEXT = 1 << 20  # how much of an unreadable rest the quarantine keeps
 _WHITESPACE = " \t\r\n"
-_decode = msgspec.json.decode
+TRUNCATED = "input.truncated"
+UNREADABLE_RULES = frozenset((MALFORMED, TRUNCATED))  # no statement at all, as opposed to one the lake cannot hold
 
 
 class InputError(Exception):
@@ -31,20 +36,31 @@ class InputError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One statement as read: its position, exact text, and parsed value or parse error."""
+    """One statement as read: its position, exact text, and parsed value or the rule it broke."""
 
     index: int
     line: int
     raw: str
     value: Any = None
     error: str | None = None
+    rule: str = MALFORMED  # the rule behind ``error``
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
+def decoded_record(index: int, line: int, raw: str) -> RawRecord:
+    """The record for one statement's text, judged by the one decode every input form shares."""
+    verdict = decode_statement(raw)
+    if verdict.rule is None:
+        return RawRecord(index, line, raw, verdict.value)
+    where = f"line {line}: " if line else ""
+    return RawRecord(index, line, raw, error=where + verdict.message, rule=verdict.rule)
 
 
-_strict_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+class _Broken(Exception):
+    """The input breaks off at ``line``; ``rest`` is what could not be read as statements."""
+
+    def __init__(self, line: int, rest: str, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.rest = line, rest
 
 
 def open_text(path: Path) -> IO[str]:
@@ -56,12 +72,25 @@ def open_text(path: Path) -> IO[str]:
 
 
 def read_records(path: Path) -> Iterator[RawRecord]:
-    """Yield every statement in ``path`` in file order."""
+    """Yield every statement in ``path`` in file order, then a ``input.truncated`` record if it breaks off."""
     try:
-        with open_text(path) as text:
-            yield from _read_stream(text, path)
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        text = open_text(path)
+    except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
+    index, line = 0, 0
+    with text:
+        try:
+            for record in _read_stream(text, path):
+                index, line = record.index + 1, record.line
+                yield record
+        except _Broken as exc:
+            yield _break(index, exc.line, exc.rest, f"{path}: {exc} near line {exc.line}; nothing after it was read")
+        except (OSError, EOFError, UnicodeDecodeError) as exc:  # a truncated or corrupt gzip, bad UTF-8
+            yield _break(index, line + 1, "", f"{path}: cannot read on after line {line}: {exc}")
+
+
+def _break(index: int, line: int, rest: str, message: str) -> RawRecord:
+    return RawRecord(index, line, rest[:_BREAK_TEXT], error=message, rule=TRUNCATED)
 
 
 def records_with_origin(paths: Iterable[Path]) -> Iterator[tuple[str, RawRecord]]:
@@ -81,14 +110,15 @@ def _read_stream(text: IO[str], path: Path) -> Iterator[RawRecord]:
     if not head:
         return
     if head[0] == "[":
-        yield from _read_array(first_line + text.read(_CHUNK), text, path, blank_lines)
+        yield from _read_array(first_line + text.read(_CHUNK), text, blank_lines)
     elif head[0] == "{":
-        second_line = text.readline()
-        start = first_line + second_line
-        if _is_whole_json(first_line) or second_line.lstrip(_WHITESPACE).startswith("{"):
-            yield from _read_ndjson(_chain((first_line, second_line), text), blank_lines)
+        following = [text.readline()]
+        while following[-1] and not following[-1].strip():  # blank lines say nothing about the shape
+            following.append(text.readline())
+        if _is_whole_json(first_line) or following[-1].lstrip(_WHITESPACE).startswith("{"):
+            yield from _read_ndjson(_chain((first_line, *following), text), blank_lines)
         else:
-            yield from _read_concatenated(start + text.read(_CHUNK), text, path, blank_lines)
+            yield from _read_concatenated("".join((first_line, *following)) + text.read(_CHUNK), text, blank_lines)
     else:
         raise InputError(
             f"{path}: expected a JSON object, a JSON array or NDJSON; the input starts with {head[:20]!r}"
@@ -96,11 +126,8 @@ def _read_stream(text: IO[str], path: Path) -> Iterator[RawRecord]:
 
 
 def _is_whole_json(line: str) -> bool:
-    try:
-        _decode(line)
-    except msgspec.DecodeError:
-        return False
-    return True
+    """A complete JSON value, even one the lake then rejects (a big number, a surrogate)."""
+    return decode_statement(line).rule != MALFORMED
 
 
 def _read_ndjson(lines: Iterator[str], blank_lines: int) -> Iterator[RawRecord]:
@@ -111,10 +138,7 @@ def _read_ndjson(lines: Iterator[str], blank_lines: int) -> Iterator[RawRecord]:
         stripped = line.strip()
         if not stripped:
             continue
-        try:
-            yield RawRecord(index, line_number, stripped, _decode(stripped))
-        except msgspec.DecodeError as exc:
-            yield RawRecord(index, line_number, stripped, error=f"line {line_number}: {exc}")
+        yield decoded_record(index, line_number, stripped)
         index += 1
 
 
@@ -157,25 +181,32 @@ class _Buffer:
             if not self.more():
                 return ""
 
-    def decode_value(self, path: Path) -> tuple[Any, str, int]:
-        """Decode the JSON value at the cursor; returns (value, exact text, start line)."""
+    def next_record(self, index: int) -> RawRecord:
+        """The statement at the cursor, judged by :func:`decoded_record`; its end is found by the
+        standard library's incremental decoder, or by bracket matching where that one fails (too
+        deep, a 5000-digit number, a syntax error inside), so one bad element is quarantined
+        alone. Raises :class:`_Broken` when no end can be found in the rest of the input."""
         while True:
             try:
-                value, end = _strict_decoder.raw_decode(self.data, self.pos)
-            except ValueError as exc:
-                if len(self.data) - self.pos < _MAX_STATEMENT and self.more():
+                _, end = STDLIB_STRICT.raw_decode(self.data, self.pos)
+            except (RecursionError, ValueError) as exc:
+                found = container_end(self.data, self.pos)
+                if found is None and len(self.data) - self.pos < _MAX_STATEMENT and self.more():
                     continue
-                raise InputError(f"{path}: malformed JSON near line {self.line}: {exc}") from exc
+                if found is None:
+                    reason = "unbalanced brackets" if isinstance(exc, RecursionError) else f"malformed JSON ({exc})"
+                    raise _Broken(self.line, self.data[self.pos:], reason) from None
+                end = found
             if end == len(self.data) and self.more():
                 continue  # a number may continue in the next chunk
             raw = self.data[self.pos:end]
             start_line = self.line
             self.line += raw.count("\n")
             self.pos = end
-            return value, raw, start_line
+            return decoded_record(index, start_line, raw)
 
 
-def _read_array(initial: str, text: IO[str], path: Path, blank_lines: int) -> Iterator[RawRecord]:
+def _read_array(initial: str, text: IO[str], blank_lines: int) -> Iterator[RawRecord]:
     buffer = _Buffer(initial, text, blank_lines)
     buffer.skip_whitespace()
     buffer.pos += 1  # the opening '['
@@ -184,27 +215,25 @@ def _read_array(initial: str, text: IO[str], path: Path, blank_lines: int) -> It
         buffer.pos += 1
     else:
         while True:
-            value, raw, line = buffer.decode_value(path)
-            yield RawRecord(index, line, raw, value)
+            yield buffer.next_record(index)
             index += 1
             separator = buffer.skip_whitespace()
-            buffer.pos += 1
             if separator == "]":
+                buffer.pos += 1
                 break
             if separator != ",":
-                raise InputError(f"{path}: expected ',' or ']' near line {buffer.line}, found {separator!r}")
+                found = repr(separator) if separator else "the end of the input"
+                raise _Broken(buffer.line, buffer.data[buffer.pos:], f"expected ',' or ']', found {found}")
+            buffer.pos += 1
             buffer.skip_whitespace()
     if buffer.skip_whitespace():
-        raise InputError(f"{path}: unexpected data after the JSON array near line {buffer.line}")
+        raise _Broken(buffer.line, buffer.data[buffer.pos:], "unexpected data after the JSON array")
 
 
-def _read_concatenated(
-    initial: str, text: IO[str], path: Path, blank_lines: int
-) -> Iterator[RawRecord]:
+def _read_concatenated(initial: str, text: IO[str], blank_lines: int) -> Iterator[RawRecord]:
     """A pretty-printed object, or several objects one after another."""
     buffer = _Buffer(initial, text, blank_lines)
     index = 0
     while buffer.skip_whitespace():
-        value, raw, line = buffer.decode_value(path)
-        yield RawRecord(index, line, raw, value)
+        yield buffer.next_record(index)
         index += 1

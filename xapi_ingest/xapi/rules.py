@@ -9,6 +9,10 @@ from __future__ import annotations
 
 RULES: dict[str, str] = {
     "json.malformed": "the input is not valid JSON (RFC 8259)",
+    "json.number-range": "an integer outside the 64-bit range, or a number beyond a double (1e400)",
+    "json.surrogate": "a string holds an unpaired UTF-16 surrogate escape (\\ud800), which UTF-8 cannot store",
+    "json.depth": "arrays and objects nested deeper than 64 levels",
+    "input.truncated": "the input breaks off here (a cut gzip, an array whose structure is lost); nothing after it was read",
     "statement.not-object": "a statement must be a JSON object",
     "key.unknown": "a key that the spec does not allow here (keys are case-sensitive)",
     "key.required": "a required key is missing",
@@ -51,6 +55,7 @@ RULES: dict[str, str] = {
 
 # Rules a source may not tolerate: a statement breaking them has no shape to normalize.
 NOT_TOLERABLE = frozenset(
-    ("json.malformed", "statement.not-object", "key.required", "value.type", "value.null",
+    ("json.malformed", "json.number-range", "json.surrogate", "json.depth", "input.truncated",
+     "statement.not-object", "key.required", "value.type", "value.null",
      "lake.id-conflict")
 )

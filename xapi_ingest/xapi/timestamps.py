@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+# ISO 8601 date-times, extended (2026-01-01T08:00:00Z) or basic (20260101T080000Z) format, never
+# mixed, with the time reduced to hours or minutes; the validator narrows this per xAPI version.
 DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?\Z"
+    r"(?P<year>\d{4})(?P<extended>-)?(?P<month>\d{2})(?(extended)-)(?P<day>\d{2})(?P<separator>[Tt ])"
+    r"(?P<hour>\d{2})(?:(?(extended):)(?P<minute>\d{2})(?:(?(extended):)(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
+    r"(?:(?P<zulu>[Zz])|(?P<sign>[+-])(?P<offset_hour>\d{2})(?:(?(extended):?)(?P<offset_minute>\d{2}))?)?\Z"
 )
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -27,7 +30,7 @@ def parse_timestamp(text: str) -> datetime | None:
 
 
 def datetime_from_match(match: re.Match[str]) -> datetime | None:
-    year, month, day, _, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    year, _, month, day, _, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     sec = int(second) if second else 0
     leap = sec == 60
     micro = int((fraction or "0")[:6].ljust(6, "0"))
@@ -38,7 +41,7 @@ def datetime_from_match(match: re.Match[str]) -> datetime | None:
             offset = timedelta(hours=int(off_h), minutes=int(off_m or 0))
             tz = timezone(-offset if sign == "-" else offset)
         value = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), 59 if leap else sec, micro, tz
+            int(year), int(month), int(day), int(hour), int(minute or 0), 59 if leap else sec, micro, tz
         )
     except ValueError:
         return None

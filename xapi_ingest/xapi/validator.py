@@ -38,8 +38,10 @@ class Issue:
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
-# An absolute IRI: a scheme, then no white space, controls or the characters RFC 3987 excludes.
-_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]*\Z")
+# An absolute IRI: a scheme, then no white space, controls or the characters RFC 3987 excludes;
+# '%' only as a percent-encoded octet, and at most one '#' (RFC 3987 §2.2: the fragment holds none).
+_IRI_RUN = r"[^\s<>\"{}|\\^`\x00-\x1f\x7f%#]*(?:%[0-9A-Fa-f]{2}[^\s<>\"{}|\\^`\x00-\x1f\x7f%#]*)*"
+_IRI = re.compile(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_IRI_RUN}(?:#{_IRI_RUN})?\Z")
 _MBOX = re.compile(r"mailto:[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 _SHA1 = re.compile(r"[0-9a-fA-F]{40}\Z")
 _SHA2 = re.compile(r"(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})\Z")
@@ -204,15 +206,16 @@ class _Walk:
         if match is None or datetime_from_match(match) is None:
             self.add(path, "timestamp.format", f"{value!r} is not a valid ISO 8601 date-time")
             return
-        separator, seconds, zulu, sign = match.group(4), match.group(7), match.group(9), match.group(10)
-        if sign == "-" and int(match.group(11)) == 0 and int(match.group(12) or 0) == 0:
+        part = match.group
+        sign = part("sign")
+        if sign == "-" and int(part("offset_hour")) == 0 and int(part("offset_minute") or 0) == 0:
             self.add(path, "timestamp.offset", f"{value!r}: the offset -00/-0000/-00:00 is not allowed")
-        if self.v2:
-            if not (zulu or sign):
+        if self.v2:  # RFC 3339: extended format, seconds, and an offset with a colon
+            if not (part("zulu") or sign):
                 self.add(path, "timestamp.offset", f"{value!r}: xAPI 2.0 (RFC 3339) requires an offset")
-            elif seconds is None or (sign and ":" not in value[match.start(10):]):
+            elif not part("extended") or part("second") is None or (sign and ":" not in value[match.start("sign"):]):
                 self.add(path, "timestamp.format", f"{value!r} is not an RFC 3339 date-time")
-        elif separator != "T":
+        elif part("separator") != "T":
             self.add(path, "timestamp.format", f"{value!r}: ISO 8601 separates date and time with 'T'")
 
     # -- actors -------------------------------------------------------------------------

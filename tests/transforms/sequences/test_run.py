@@ -240,3 +240,15 @@ def test_an_empty_lake_gives_an_empty_report(tmp_path):
     assert all(d.transitions == 0 and d.significant == [] for d in summary.dimensions)
     assert json.loads((tmp_path / "out" / "interaction" / "lsa.json").read_text())["adjusted_residuals"] == [[None] * 4] * 4
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_a_registration_in_mixed_letter_case_is_one_unit(tmp_path):
+    """UUIDs compare case-insensitively: a unit whose statements write its registration in both cases is one unit."""
+    discussion = list(collaborative_discussions(1, seed=3))
+    for statement in discussion[::2]:
+        statement["context"]["registration"] = statement["context"]["registration"].upper()
+    lake = Lake(tmp_path / "lake")
+    _ingest(lake, discussion)
+    run_sequences(lake.root, SCHEME, tmp_path / "out")
+    events = pq.read_table(tmp_path / "out" / "coded_events.parquet").to_pandas()
+    assert len(events) == len(discussion) and events["unit_id"].nunique() == 1

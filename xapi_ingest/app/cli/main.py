@@ -6,7 +6,7 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -23,7 +23,7 @@ from xapi_ingest.lake.remote import add_lake_argument, is_remote, working_lake
 from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.privacy import KEY_ENV, MissingKeyError, publish
-from xapi_ingest.xapi.reader import InputError, RawRecord, read_records, records_with_origin
+from xapi_ingest.xapi.reader import TRUNCATED, UNREADABLE_RULES, InputError, RawRecord, read_records, records_with_origin
 from xapi_ingest.xapi.rules import RULES
 from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.validator import Issue, StatementValidator
@@ -141,12 +141,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             for record in read_records(path):
                 total += 1
-                if record.error is not None:
-                    issues = [Issue("$", "json.malformed", record.error)]
-                    unreadable += 1
-                else:
+                if record.error is None:
                     issues = validator.validate(record.value)
-                invalid += bool(issues) and record.error is None
+                    invalid += bool(issues)
+                else:
+                    issues = [Issue("$", record.rule, record.error)]
+                    if record.rule in UNREADABLE_RULES:
+                        unreadable += 1
+                    else:  # JSON the lake cannot hold (a huge number, a surrogate, deep nesting)
+                        invalid += 1
                 _print_verdict(out, args.format, path, record, issues)
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -176,31 +179,41 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
+    breaks: list[str] = []
     try:
-        counts = _ingest_with_progress(ingestor, args.file)
+        counts = _ingest_with_progress(ingestor, args.file, breaks)
     except InputError as exc:
         print(f"error: {exc} (batches before this point are committed; re-run after fixing)", file=sys.stderr)
         return ExitCode.UNUSABLE
     _print_counts(counts)
+    for message in breaks:
+        print(f"error: {message} (everything before it is committed, the break is quarantined)", file=sys.stderr)
     if not args.no_publish:
         try:
             written = publish(lake, pseudonymizer(args.settings))
             print(f"analyst zone: {len(written)} new file(s)")
         except MissingKeyError as exc:
             print(f"analyst zone not published: {exc}", file=sys.stderr)
-    return ExitCode.OK
+    return ExitCode.FINDINGS if breaks else ExitCode.OK
 
 
-def _ingest_with_progress(ingestor: Ingestor, path: Path) -> IngestCounts:
+def _noting_breaks(records: Iterator[tuple[str, RawRecord]], breaks: list[str]) -> Iterator[tuple[str, RawRecord]]:
+    """Pass records through, remembering where the input broke off, for the exit code."""
+    for origin, record in records:
+        if record.rule == TRUNCATED and record.error is not None:
+            breaks.append(record.error)
+        yield origin, record
+
+
+def _ingest_with_progress(ingestor: Ingestor, path: Path, breaks: list[str]) -> IngestCounts:
+    records = _noting_breaks(records_with_origin([path]), breaks)
     if not sys.stderr.isatty():
-        return ingestor.ingest(records_with_origin([path]))
+        return ingestor.ingest(records)
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
         task = progress.add_task(f"ingesting {path.name}", total=None)
-        return ingestor.ingest(
-            records_with_origin([path]), on_batch=lambda counts: progress.update(task, completed=counts.read)
-        )
+        return ingestor.ingest(records, on_batch=lambda counts: progress.update(task, completed=counts.read))
 
 
 def _print_counts(counts: IngestCounts) -> None:
