@@ -107,6 +107,10 @@ class Lake:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def analyst_twin(self, statements_file: Path) -> Path:
+        """Where the analyst zone keeps the pseudonymized copy of a restricted statements file."""
+        return self.analyst_dir / statements_file.relative_to(self.statements_dir)
+
     @staticmethod
     def files(directory: Path) -> list[Path]:
         return sorted(directory.glob("*/*/*.parquet")) if directory.exists() else []
