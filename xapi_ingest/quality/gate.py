@@ -154,7 +154,7 @@ class QualityGateError(RuntimeError):
             if batch.withdrawn:
                 lines.append(f"  withdrawn: {batch.withdrawn} file(s) of this batch had been published to the analyst "
                              "zone before this check and were deleted from it")
-            lines.append(f"  inspect: xapi-pipeline sql --lake {lake} \"SELECT * FROM statements "
+            lines.append(f"  inspect: xapi-pipeline sql --lake {lake} --zone restricted \"SELECT * FROM statements "
                          f"WHERE batch_id LIKE '{batch.batch_id}%'\"")
             lines.append(f"  then re-check (xapi-pipeline check --lake {lake} --batch {batch.batch_id}) "
                          f"or release it (xapi-pipeline release --lake {lake} --batch {batch.batch_id})")
