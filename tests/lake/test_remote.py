@@ -28,7 +28,7 @@ def build_lake(root: Path, count: int) -> Lake:
     statements = list(realistic_statements(count))
     records = [("gen", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(statements)]
     Ingestor(lake, "moodle-a").ingest(records)
-    publish(lake, Pseudonymizer(b"remote-lake-test-key-000"))
+    publish(lake, Pseudonymizer(b"remote-lake-test-key-000"), include_unchecked=True)
     save_state(lake, PullState(source="moodle-a"))
     return lake
 

@@ -40,7 +40,7 @@ def working_lake(settings: Settings, *, write: bool = True) -> AbstractContextMa
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
     key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-    return Pseudonymizer(load_key(key))
+    return Pseudonymizer(load_key(key), settings.analyst_drop_extensions)
 
 
 def task_defaults(settings: Settings) -> dict[str, object]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +22,7 @@ import pyarrow.parquet as pq
 from xapi_ingest.lake.holds import BatchHolds, CheckedFiles
 from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
 from xapi_ingest.lake.store import Lake, write_parquet_atomically
+from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
 
 KEY_ENV = "XAPI_PSEUDONYM_KEY"  # named in messages; the app reads it (xapi_ingest.app.settings)
 _MIN_KEY_BYTES = 16
@@ -49,8 +51,9 @@ def person_key(ifi: str) -> str:
 
 
 class Pseudonymizer:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, drop_extensions: Iterable[str] = ()) -> None:
         self._key = key
+        self.free_text = FreeTextScrubber(self.pseudonym, drop_extensions)
         # Identifies the key (not secret): tells which analyst files were made with which key.
         self.key_id = hashlib.sha256(b"key-id:" + key).hexdigest()[:12]
 
@@ -85,9 +88,20 @@ class Pseudonymizer:
             table.schema.get_field_index("object_id"), table.schema.field("object_id"),
             pc.if_else(is_person, self.strings(person_ids), object_id),
         )
+        table = self._scrub_free_text(table)
         metadata = dict(table.schema.metadata or {})
         metadata[b"pseudonym_key_id"] = self.key_id.encode()
         return table.replace_schema_metadata(metadata)
+
+
+    def _scrub_free_text(self, table: pa.Table) -> pa.Table:
+        """Identifiers in every other text column become pseudonyms too (:mod:`~xapi_ingest.publish.free_text`)."""
+        for index, field in enumerate(table.schema):
+            text = field.type if not pa.types.is_list(field.type) else field.type.value_type
+            if pa.types.is_string(text) and field.name not in ANALYST_PSEUDONYMIZED:
+                scrubbed = self.free_text.column(table[field.name], is_json=field.name in JSON_COLUMNS)
+                table = table.set_column(index, field, scrubbed)
+        return table
 
 
 def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
