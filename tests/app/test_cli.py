@@ -112,3 +112,27 @@ def test_skipping_the_gate_is_said_and_a_later_check_withdraws(tmp_path, stateme
     assert not list((lake / "analyst").rglob("*.parquet"))
     assert main(["check", "--lake", str(lake)]) == 0
     assert "no unchecked batch" in capsys.readouterr().out
+
+
+def test_a_full_disk_names_the_file_and_leaves_the_lake_consistent(tmp_path, statement, capsys, monkeypatch):
+    import errno
+    import os
+
+    path = _write(tmp_path / "in.ndjson", [json.dumps(statement)])
+    lake = tmp_path / "lake"
+    ingest = ["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--no-publish"]
+    real_fsync = os.fsync
+
+    def disk_full(fd: int) -> None:  # the OS boundary: the device is full when the data is flushed
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    assert main(ingest) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"error: cannot write {lake}/statements/source=moodle-a/") and "No space left on device" in err
+    assert [p for p in lake.rglob("*") if p.is_file() and p.name != ".write.lock"] == []  # no half file, no temp
+
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space freed: the re-run writes the statement once
+    assert main(ingest) == 0
+    assert "valid 1" in capsys.readouterr().out

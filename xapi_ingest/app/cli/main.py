@@ -16,6 +16,7 @@ from transforms.sequences import cli as sequences_cli
 from xapi_ingest.app.cli.quality import QUALITY_COMMANDS, add_quality_parsers
 from xapi_ingest.app.settings import Settings
 from xapi_ingest.app.steps import gate_then_publish, pseudonymizer, quality_reports
+from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.config import ConfigError
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
@@ -368,6 +369,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
+    try:
+        return _run(args)
+    except WriteError as exc:  # a full disk: every file written before is whole, so re-running is safe
+        print(f"error: cannot write {exc.filename}: {exc.strerror} (files written before are intact; "
+              "free space and re-run)", file=sys.stderr)
+        return ExitCode.UNUSABLE
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sync" or not is_remote(getattr(args, "lake", "")):
         return _COMMANDS[args.command](args)
     # a URI: work on a synced local copy
