@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -28,6 +29,9 @@ from xapi_ingest.xapi.reader import InputError, RawRecord, read_records, records
 from xapi_ingest.xapi.rules import RULES
 from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.validator import Issue, StatementValidator
+
+if TYPE_CHECKING:
+    import duckdb
 
 _VERSIONS = ("auto", "1.0.3", "2.0.0")
 
@@ -277,7 +281,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _print_relation(relation, fmt: str) -> None:
+def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str) -> None:
     if fmt == "table":
         relation.show(max_rows=1000, max_width=200)
     else:
