@@ -78,7 +78,8 @@ def test_the_cli_works_on_an_s3_lake(tmp_path: Path, s3_uri: str, monkeypatch, c
     assert main(["ingest-file", str(statements), "--source", "moodle-a", "--lake", uri, "--no-publish"]) == 0
     assert remote_dataset(uri, "restricted").count_rows() == 120
     capsys.readouterr()
-    assert main(["sql", "--lake", uri, "--format", "csv", "SELECT count(*) AS n FROM statements"]) == 0
+    assert main(["sql", "--lake", uri, "--zone", "restricted", "--format", "csv",
+                 "SELECT count(*) AS n FROM statements"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "120"
 
 
