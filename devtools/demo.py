@@ -196,7 +196,7 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
     for label, path in where.items():
         console.print(f"  {label:<30} {path}")
     query = "SELECT source, count(*) FROM statements GROUP BY 1"
-    console.print(f'query it: .venv/bin/xapi-pipeline sql --lake {lake.root} --zone analyst "{query}"')
+    console.print(f'query it (pseudonymized): .venv/bin/xapi-pipeline sql --lake {lake.root} --zone analyst "{query}"')
     failed = [dag for dag, result in results.items() if result.state != "success"]
     if failed:
         console.print(f"[red]DAG run(s) failed: {', '.join(failed)}; see the logs above[/red]")

@@ -60,7 +60,7 @@ def test_ingest_then_sql(tmp_path, statement, capsys, monkeypatch):
     assert main(["sql", "--lake", str(lake), "--zone", "analyst", "--format", "json",
                  "SELECT actor_ifi FROM statements"]) == 0
     assert json.loads(capsys.readouterr().out)["actor_ifi"].startswith("p_")
-    assert main(["sql", "--lake", str(lake), "SELECT nope FROM statements"]) == 1
+    assert main(["sql", "--lake", str(lake), "SELECT nope FROM statements"]) == 2  # an unusable query
 
 
 def test_ingest_rejects_bad_source_id(tmp_path, statement, capsys):
@@ -83,3 +83,56 @@ def test_console_script_is_installed():
     assert executable.exists(), "make test installs the package, so the console script sits beside python"
     result = subprocess.run([executable, "rules"], capture_output=True, text=True, check=True)
     assert "score.min-max" in result.stdout
+
+
+def test_ingest_file_publishes_only_what_passed_the_gate(tmp_path, statement, capsys, monkeypatch):
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "cli-test-key-0123456789")
+    bad = {**statement, "result": {"score": {"scaled": 1.5}}}  # tolerated by the validator, critical for the gate
+    path = _write(tmp_path / "in.ndjson", [json.dumps(bad)])
+    lake = tmp_path / "lake"
+    ingest = ["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--tolerate", "score.scaled-range"]
+    assert main(ingest) == 1
+    captured = capsys.readouterr()
+    assert "critical score-scaled-in-range" in captured.err and "analyst zone: 0 new file(s)" in captured.out
+    assert not list((lake / "analyst").rglob("*.parquet"))
+
+
+def test_skipping_the_gate_is_said_and_a_later_check_withdraws(tmp_path, statement, capsys, monkeypatch):
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "cli-test-key-0123456789")
+    bad = {**statement, "result": {"score": {"scaled": 1.5}}}
+    path = _write(tmp_path / "in.ndjson", [json.dumps(bad)])
+    lake = tmp_path / "lake"
+    assert main(["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--no-publish",
+                 "--tolerate", "score.scaled-range"]) == 0
+    assert main(["publish", "--lake", str(lake), "--skip-quality-gate"]) == 0
+    assert "quality gate SKIPPED (--skip-quality-gate): 1 unchecked file(s) published" in capsys.readouterr().out
+    assert len(list((lake / "analyst").rglob("*.parquet"))) == 1
+    assert main(["check", "--lake", str(lake)]) == 1  # finds the published, unchecked batch
+    assert "withdrawn: 1 file(s)" in capsys.readouterr().err
+    assert not list((lake / "analyst").rglob("*.parquet"))
+    assert main(["check", "--lake", str(lake)]) == 0
+    assert "no unchecked batch" in capsys.readouterr().out
+
+
+def test_a_full_disk_names_the_file_and_leaves_the_lake_consistent(tmp_path, statement, capsys, monkeypatch):
+    import errno
+    import os
+
+    path = _write(tmp_path / "in.ndjson", [json.dumps(statement)])
+    lake = tmp_path / "lake"
+    ingest = ["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--no-publish"]
+    real_fsync = os.fsync
+
+    def disk_full(fd: int) -> None:  # the OS boundary: the device is full when the data is flushed
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    assert main(ingest) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"error: cannot write {lake}/statements/source=moodle-a/") and "No space left on device" in err
+    assert [p for p in lake.rglob("*") if p.is_file() and p.name != ".write.lock"] == []  # no half file, no temp
+
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space freed: the re-run writes the statement once
+    assert main(ingest) == 0
+    assert "valid 1" in capsys.readouterr().out

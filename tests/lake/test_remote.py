@@ -28,7 +28,7 @@ def build_lake(root: Path, count: int) -> Lake:
     statements = list(realistic_statements(count))
     records = [("gen", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(statements)]
     Ingestor(lake, "moodle-a").ingest(records)
-    publish(lake, Pseudonymizer(b"remote-lake-test-key-000"))
+    publish(lake, Pseudonymizer(b"remote-lake-test-key-000"), include_unchecked=True)
     save_state(lake, PullState(source="moodle-a"))
     return lake
 
@@ -78,7 +78,8 @@ def test_the_cli_works_on_an_s3_lake(tmp_path: Path, s3_uri: str, monkeypatch, c
     assert main(["ingest-file", str(statements), "--source", "moodle-a", "--lake", uri, "--no-publish"]) == 0
     assert remote_dataset(uri, "restricted").count_rows() == 120
     capsys.readouterr()
-    assert main(["sql", "--lake", uri, "--format", "csv", "SELECT count(*) AS n FROM statements"]) == 0
+    assert main(["sql", "--lake", uri, "--zone", "restricted", "--format", "csv",
+                 "SELECT count(*) AS n FROM statements"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "120"
 
 

@@ -34,7 +34,7 @@ def test_analyst_zone_has_pseudonyms_only(tmp_path, statement):
                     "object": {"objectType": "Agent", "mbox": "mailto:colleague@school.example.kz"}}
     _ingest(lake, tmp_path, "moodle-a", [statement, agent_object])
     _ingest(lake, tmp_path, "edx-b", [other])
-    assert len(publish(lake, Pseudonymizer(KEY))) == 2
+    assert len(publish(lake, Pseudonymizer(KEY), include_unchecked=True)) == 2
     with connect(lake, "analyst") as con:
         columns = [row[0] for row in con.execute("DESCRIBE statements").fetchall()]
         rows = con.execute("SELECT actor_ifi, context_instructor_ifi, object_type, object_id FROM statements").fetchall()
@@ -52,12 +52,12 @@ def test_analyst_zone_has_pseudonyms_only(tmp_path, statement):
 def test_publish_is_idempotent_and_refuses_mixed_keys(tmp_path, statement):
     lake = Lake(tmp_path / "lake")
     _ingest(lake, tmp_path, "moodle-a", [statement])
-    assert len(publish(lake, Pseudonymizer(KEY))) == 1
-    assert publish(lake, Pseudonymizer(KEY)) == []
+    assert len(publish(lake, Pseudonymizer(KEY), include_unchecked=True)) == 1
+    assert publish(lake, Pseudonymizer(KEY), include_unchecked=True) == []
     rotated = Pseudonymizer(b"rotated-key-0123456789abcdef")
     with pytest.raises(ValueError, match="another key"):
-        publish(lake, rotated)
-    assert len(publish(lake, rotated, rebuild=True)) == 1
+        publish(lake, rotated, include_unchecked=True)
+    assert len(publish(lake, rotated, rebuild=True, include_unchecked=True)) == 1
     table = pq.read_table(lake.files(lake.analyst_dir)[0])
     assert table["actor_ifi"][0].as_py() == rotated.pseudonym("mbox:" + statement["actor"]["mbox"])
     assert table["actor_ifi"][0].as_py() != Pseudonymizer(KEY).pseudonym("mbox:" + statement["actor"]["mbox"])

@@ -53,10 +53,10 @@ def _analyst_snapshot(lake: Lake) -> dict[str, bytes]:
 
 @pytest.fixture
 def lake(tmp_path) -> Lake:
-    """A lake holding one clean, published batch ``b1`` of 200 realistic statements."""
+    """A lake holding one clean batch ``b1`` of 200 realistic statements, published without a check."""
     lake = Lake(tmp_path / "lake")
     _ingest(lake, tmp_path, "b1", realistic_statements(200))
-    publish(lake, KEY)
+    publish(lake, KEY, include_unchecked=True)
     return lake
 
 
@@ -220,7 +220,7 @@ def test_cli_check_and_release(lake, tmp_path, capsys):
     table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 10)
     _add_batch(lake, "b2", pa.concat_tables([table, table]))
     reports = str(tmp_path / "reports")
-    # Without --batch, every batch still waiting for publishing is checked: here only b2.
+    # Without --batch, every batch not yet checked is checked: b2, and b1 (published without a check).
     assert main(["check", "--lake", str(lake.root), "--reports", reports]) == 1
     err = capsys.readouterr().err
     assert "batch b2 from moodle-a (20 rows)" in err and "statement-id-unique" in err
@@ -242,9 +242,33 @@ def test_a_hold_on_an_ingest_run_covers_its_sub_batches_only(tmp_path):
     assert sorted(p.name for p in lake.files(lake.statements_dir)) == [
         "part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet", "part-run10-00000.parquet"]
     BatchHolds(lake).hold("run1", {"why": "test"})
-    assert [p.name for p in publish(lake, KEY)] == ["part-run10-00000.parquet"]
+    assert [p.name for p in publish(lake, KEY, include_unchecked=True)] == ["part-run10-00000.parquet"]
     # The gate reads a run's sub-batches together: 120 rows for run1.
     report = check_batches(lake.root, ["run1"], tmp_path / "reports", run_time=FRESH)
     assert [(b.batch_id, b.rows) for b in report.batches] == [("run1", 120)]
     assert BatchHolds(lake).held() == {}  # it passed, so its hold is lifted
     assert len(publish(lake, KEY)) == 3
+
+
+def test_publish_waits_for_the_gate(lake, tmp_path):
+    _ingest(lake, tmp_path, "b2", list(realistic_statements(260))[200:])
+    assert publish(lake, KEY) == []  # unchecked: not for analysts yet
+    report = check_batches(lake.root, None, tmp_path / "reports", run_time=FRESH)
+    assert sorted(batch.batch_id for batch in report.batches) == ["b1-00000", "b2-00000"]
+    assert [p.name for p in publish(lake, KEY)] == ["part-b2-00000.parquet"]
+    assert check_batches(lake.root, None, tmp_path / "reports", run_time=FRESH).batches == []  # all checked
+
+
+def test_a_bad_batch_published_without_a_check_is_found_and_withdrawn(lake, tmp_path):
+    table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 10)
+    _add_batch(lake, "b2", _set(table, "result_score_scaled", [1.5] * 10))
+    (twin,) = publish(lake, KEY, include_unchecked=True)
+    with pytest.raises(QualityGateError) as error:
+        check_batches(lake.root, None, tmp_path / "reports", run_time=FRESH)
+    (held,) = error.value.report.failed_batches
+    assert (held.batch_id, held.withdrawn) == ("b2", 1)
+    assert "withdrawn: 1 file(s) of this batch had been published" in str(error.value)
+    assert not twin.exists() and list(BatchHolds(lake).held()) == ["b2"]
+    with connect(lake, "analyst") as con:
+        assert con.execute("SELECT count(*) FROM statements WHERE batch_id = 'b2'").fetchone() == (0,)
+    assert publish(lake, KEY) == []  # held: not published again

@@ -21,8 +21,10 @@ from transforms.credit.results import CreditRunSummary
 from transforms.credit.roster import load_roster
 from transforms.credit.summaries import institution_summaries, teacher_summaries
 from transforms.credit.versions import (
+    STAGING_PREFIX,
     VersionRecord,
     commit_version,
+    exclusive_versions,
     fingerprint,
     read_manifest,
     stamp_summaries,
@@ -80,33 +82,34 @@ def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: st
     institutions = institution_summaries(teachers, ledger, policy, as_of)
     roster_sha = hashlib.sha256(Path(roster_path).read_bytes()).hexdigest()
     print_ = fingerprint(ledger, policy.sha256, snapshot_id, roster_sha)
-    history = read_manifest(out_dir)
-    latest = history[-1] if history else None
-    common = dict(run_id=run_id, ledger_rows=len(ledger), teachers=teachers["teacher_id"].nunique(),
-                  institutions=teachers.loc[teachers["institution_id"] != "unassigned", "institution_id"].nunique(),
-                  credited_hours=float(ledger["hours_credited"].sum()),
-                  status_counts={str(k): int(v) for k, v in ledger["status"].value_counts().items()},
-                  unmatched_actors=len(evidence.unmatched_actors), unlisted_resources=len(evidence.unlisted_resources),
-                  teachers_flagged_gap=int(teachers.loc[teachers["continuity_flag"].fillna(False).astype(bool),
-                                                        "teacher_id"].nunique()))
-    if latest is not None and latest.fingerprint == print_:
-        return CreditRunSummary(version=latest.version, new_version=False, supersedes_version=latest.supersedes_version,
-                                output_dir=version_dir(out_dir, latest.version),
-                                elapsed_seconds=time.perf_counter() - started, **common)
-    version = latest.version + 1 if latest else 1
-    previous = version_dir(out_dir, latest.version) if latest else None
-    teachers, institutions = stamp_summaries(teachers, institutions, version, previous, policy.sha256)
-    staging = out_dir / f".staging-{run_id}"
-    try:
-        _write_outputs(staging, ledger, teachers, institutions, evidence, policy, version, statements_of_participation)
-        record = VersionRecord(
-            version=version, run_id=run_id, computed_at=computed_at.isoformat(), fingerprint=print_,
-            policy_version=policy.policy.version, policy_sha256=policy.sha256, registry_snapshot_id=snapshot_id,
-            statement_watermark_stored=None if as_of is None else as_of.isoformat(),
-            supersedes_version=latest.version if latest else None, ledger_rows=len(ledger),
-            credited_hours=common["credited_hours"])
-        target = commit_version(out_dir, staging, record)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return CreditRunSummary(version=version, new_version=True, supersedes_version=record.supersedes_version,
-                            output_dir=target, elapsed_seconds=time.perf_counter() - started, **common)
+    with exclusive_versions(out_dir):
+        history = read_manifest(out_dir)
+        latest = history[-1] if history else None
+        common = dict(run_id=run_id, ledger_rows=len(ledger), teachers=teachers["teacher_id"].nunique(),
+                      institutions=teachers.loc[teachers["institution_id"] != "unassigned", "institution_id"].nunique(),
+                      credited_hours=float(ledger["hours_credited"].sum()),
+                      status_counts={str(k): int(v) for k, v in ledger["status"].value_counts().items()},
+                      unmatched_actors=len(evidence.unmatched_actors), unlisted_resources=len(evidence.unlisted_resources),
+                      teachers_flagged_gap=int(teachers.loc[teachers["continuity_flag"].fillna(False).astype(bool),
+                                                            "teacher_id"].nunique()))
+        if latest is not None and latest.fingerprint == print_:
+            return CreditRunSummary(version=latest.version, new_version=False, supersedes_version=latest.supersedes_version,
+                                    output_dir=version_dir(out_dir, latest.version),
+                                    elapsed_seconds=time.perf_counter() - started, **common)
+        version = latest.version + 1 if latest else 1
+        previous = version_dir(out_dir, latest.version) if latest else None
+        teachers, institutions = stamp_summaries(teachers, institutions, version, previous, policy.sha256)
+        staging = out_dir / f"{STAGING_PREFIX}{run_id}"
+        try:
+            _write_outputs(staging, ledger, teachers, institutions, evidence, policy, version, statements_of_participation)
+            record = VersionRecord(
+                version=version, run_id=run_id, computed_at=computed_at.isoformat(), fingerprint=print_,
+                policy_version=policy.policy.version, policy_sha256=policy.sha256, registry_snapshot_id=snapshot_id,
+                statement_watermark_stored=None if as_of is None else as_of.isoformat(),
+                supersedes_version=latest.version if latest else None, ledger_rows=len(ledger),
+                credited_hours=common["credited_hours"])
+            target = commit_version(out_dir, staging, record)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return CreditRunSummary(version=version, new_version=True, supersedes_version=record.supersedes_version,
+                                output_dir=target, elapsed_seconds=time.perf_counter() - started, **common)

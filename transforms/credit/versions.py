@@ -9,10 +9,13 @@ identical to the latest version's writes nothing, so re-running is harmless.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +24,8 @@ import pandas as pd
 from xapi_ingest.common.atomic import write_text_atomically
 
 MANIFEST = "versions.json"
+STAGING_PREFIX = ".staging-"
+_LOCK = ".versions.lock"
 _TEACHER_KEY = ["teacher_id", "institution_id", "period_kind", "period_id"]
 _INSTITUTION_KEY = ["institution_id", "period_kind", "period_id"]
 
@@ -88,6 +93,24 @@ def stamp_summaries(teachers: pd.DataFrame, institutions: pd.DataFrame, version:
             frame = frame.drop(columns="_previous")
         stamped.append(frame)
     return stamped[0], stamped[1]
+
+
+@contextmanager
+def exclusive_versions(out_dir: Path) -> Iterator[None]:
+    """Hold the output folder for one run: read the manifest, stage, commit.
+
+    With the lock held no other run is staging, so any ``.staging-*`` folder found is what a
+    killed run left behind, and it is removed.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / _LOCK, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        for stale in out_dir.glob(STAGING_PREFIX + "*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def commit_version(out_dir: Path, staging: Path, record: VersionRecord) -> Path:

@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from xapi_ingest.common.config import ConfigError
 
@@ -36,10 +36,17 @@ class Settings(BaseModel):
     credit_roster: Path = Field(Path("config/credit/roster.csv"), description="teacher roster (CSV)")
     sequences_scheme: Path = Field(Path("config/sequences/scheme.yaml"), description="behaviour coding scheme (YAML)")
     pseudonym_key: SecretStr | None = Field(None, description="secret key of the analyst zone's pseudonyms (>= 16 bytes)")
+    analyst_drop_extensions: tuple[str, ...] = Field(
+        (), description="extension keys (IRIs, comma-separated) removed from the analyst zone's extensions")
     pull_max_pages: int | None = Field(None, gt=0, description="stop a pull after this many pages (the next run resumes)")
     pull_max_minutes: float | None = Field(None, gt=0, description="stop a pull after this many minutes")
     task_retries: int = Field(3, ge=0, description="Airflow retries of a failed task")
     ingest_schedule: str = Field("@hourly", description="the ingest DAG's schedule: a cron expression or preset")
+
+    @field_validator("analyst_drop_extensions", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return tuple(item.strip() for item in value.split(",") if item.strip()) if isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractContextManager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xapi_ingest.app.settings import Settings
 from xapi_ingest.lake.remote import working_lake as _working_lake
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.voids import apply_voids
-from xapi_ingest.publish.privacy import Pseudonymizer, load_key, publish
+from xapi_ingest.publish.privacy import Pseudonymizer, load_key, publish, unpublished_unchecked
 from xapi_ingest.pull.runner import pull_source_id
 from xapi_ingest.pull.sources import load_sources
+
+if TYPE_CHECKING:  # Great Expectations takes seconds to import: only the gate's callers pay for it
+    from xapi_ingest.quality.gate import QualityGateError, QualityReport
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,7 @@ def working_lake(settings: Settings, *, write: bool = True) -> AbstractContextMa
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
     key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-    return Pseudonymizer(load_key(key))
+    return Pseudonymizer(load_key(key), settings.analyst_drop_extensions)
 
 
 def task_defaults(settings: Settings) -> dict[str, object]:
@@ -63,27 +66,62 @@ def pull_one(settings: Settings, source_id: str) -> dict[str, object]:
     return summary.as_dict()
 
 
-def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> dict[str, object]:
-    """Check every batch not yet published, then publish those that passed to the analyst zone.
+def quality_reports(settings: Settings) -> Path | None:
+    """Where a command writes gate reports: ``XAPI_REPORTS`` when set, else the lake's ``_quality/reports``."""
+    return settings.reports if "reports" in settings.model_fields_set else None
 
-    Checking all pending batches, not just this run's, also covers batches a crashed run
-    committed but never checked. A batch that fails a critical expectation stays in the
-    restricted zone, held from publication. The task fails, naming the expectation and example
-    rows, only for batches newly held by this run: a batch already held by an earlier run is
-    reported but does not fail every later run (and so stop the analytics for all sources)
-    until someone releases it.
+
+@dataclass
+class Publication:
+    """What :func:`gate_then_publish` did: the gate's verdict (None when skipped) and the files published."""
+
+    report: QualityReport | None
+    gate_error: QualityGateError | None
+    published: list[Path]
+    unchecked_published: int = 0  # files published without a check (the gate was skipped)
+
+
+def gate_then_publish(lake: Lake, settings: Settings, *, reports: Path | None = None,
+                      skip_gate: bool = False) -> Publication:
+    """Check every unchecked batch, then publish what passed: the one way data reaches analysts.
+
+    ``skip_gate`` publishes unchecked files too and counts them, so the caller can say so; the
+    next check still finds them and withdraws a batch that fails. Raises
+    :class:`~xapi_ingest.publish.privacy.MissingKeyError` before checking when there is no key.
+    """
+    from xapi_ingest.quality.gate import QualityGateError, check_batches
+
+    keyed = pseudonymizer(settings)
+    if skip_gate:
+        unchecked = {lake.analyst_twin(path) for path in unpublished_unchecked(lake)}
+        published = publish(lake, keyed, include_unchecked=True)
+        return Publication(None, None, published, sum(path in unchecked for path in published))
+    gate_error: QualityGateError | None = None
+    try:
+        report = check_batches(lake.root, None, reports, suite_path=settings.suite_path)
+    except QualityGateError as exc:
+        gate_error, report = exc, exc.report
+    return Publication(report, gate_error, publish(lake, keyed))
+
+
+def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> dict[str, object]:
+    """Check every batch not yet checked, then publish those that passed to the analyst zone.
+
+    Checking all unchecked batches, not just this run's, also covers batches a crashed run
+    committed but never checked, and batches published by a command that skipped the gate. A
+    batch that fails a critical expectation stays in the restricted zone, held from
+    publication (and withdrawn from the analyst zone if it was there). The task fails, naming
+    the expectation and example rows, only for batches newly held by this run: a batch already
+    held by an earlier run is reported but does not fail every later run (and so stop the
+    analytics for all sources) until someone releases it.
     """
     from xapi_ingest.lake.holds import BatchHolds
-    from xapi_ingest.quality.gate import QualityGateError, check_batches
 
     with working_lake(settings) as lake:
         held_before = set(BatchHolds(lake).held())
-        gate_error: QualityGateError | None = None
-        try:
-            report = check_batches(lake.root, None, settings.reports, suite_path=settings.suite_path)
-        except QualityGateError as exc:
-            gate_error, report = exc, exc.report
-        published = publish(lake, pseudonymizer(settings))
+        outcome = gate_then_publish(lake, settings, reports=settings.reports)
+    report, gate_error = outcome.report, outcome.gate_error
+    assert report is not None  # the gate ran
     still_held = sorted(batch.batch_id for batch in report.failed_batches if batch.batch_id in held_before)
     if still_held:
         log.warning("%d batch(es) held by earlier runs are still unpublished: %s; inspect them, then "
@@ -91,7 +129,7 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
     if gate_error is not None and len(still_held) < len(report.failed_batches):
         raise gate_error
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
-    return {"statements_pulled": pulled, "published_files": len(published), "still_held": still_held,
+    return {"statements_pulled": pulled, "published_files": len(outcome.published), "still_held": still_held,
             **report.as_dict()}
 
 

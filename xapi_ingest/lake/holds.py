@@ -1,4 +1,4 @@
-"""Batches held back from the analyst zone because they failed a critical data-quality check.
+"""The gate's records in the lake: batches held back from the analyst zone, and files checked.
 
 A hold is a small JSON file, ``<lake>/_quality/held/<batch_id>.json``, that says why the batch
 is held. It lives in the lake rather than in Airflow or in a report folder because the lake is
@@ -77,3 +77,52 @@ class BatchHolds:
         """A test "is this restricted lake file in a held batch?" over the holds as they are now."""
         held_ids = list(self.held())
         return lambda path: any(batch_covers(batch_id, file_batch_id(path)) for batch_id in held_ids)
+
+
+class CheckedFiles:
+    """Which restricted statements files the gate has checked: ``_quality/checked/<file batch>.json``.
+
+    Publishing reads this, not the absence of an analyst twin, to decide what has passed the
+    gate, so a batch published by a flag that skipped the gate is still found and checked by
+    the next ``check``. The record lists the files by name, because a batch's files are
+    written one by one: a check that ran while a batch was being written covers only the files
+    it saw.
+    """
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.directory = lake.layout.checked_batches
+
+    def _record(self, file_batch: str) -> Path:
+        return self.directory / f"{check_batch_id(file_batch)}.json"
+
+    def _checked(self, file_batch: str) -> set[str]:
+        try:
+            return set(json.loads(self._record(file_batch).read_text(encoding="utf-8"))["files"])
+        except FileNotFoundError:
+            return set()
+
+    def _name(self, path: Path) -> str:
+        return path.relative_to(self.lake.statements_dir).as_posix()
+
+    def mark(self, paths: list[Path], checked_at: str) -> None:
+        """Record ``paths`` as checked (whatever the verdict: holds say which ones failed)."""
+        by_batch: dict[str, list[Path]] = {}
+        for path in paths:
+            by_batch.setdefault(file_batch_id(path), []).append(path)
+        for file_batch, files in by_batch.items():
+            names = sorted(self._checked(file_batch) | {self._name(path) for path in files})
+            record = {"batch_id": file_batch, "checked_at": checked_at, "files": names}
+            write_bytes_atomically(json.dumps(record, indent=2).encode(), self._record(file_batch))
+
+    def matcher(self) -> Callable[[Path], bool]:
+        """A test "has the gate checked this restricted file?" over the records as they are now."""
+        cache: dict[str, set[str]] = {}
+
+        def is_checked(path: Path) -> bool:
+            file_batch = file_batch_id(path)
+            if file_batch not in cache:
+                cache[file_batch] = self._checked(file_batch)
+            return self._name(path) in cache[file_batch]
+
+        return is_checked

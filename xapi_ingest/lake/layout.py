@@ -9,6 +9,7 @@ relative paths are rewritten in place and which describe data (and so travel aft
     derived/voids/voids.parquet                                            the void ledger
     _state/pull/<source>.json                                              pull watermarks
     _quality/held/<batch>.json                                             batches held by the gate
+    _quality/checked/<batch>.json                                          files the gate has checked
     _quality/reports/                                                      gate results (when no reports folder is set)
 """
 
@@ -23,6 +24,7 @@ ANALYST_STATEMENTS = "analyst/statements"
 VOID_LEDGER = "derived/voids/voids.parquet"
 PULL_STATE = "_state/pull"
 QUALITY_HOLDS = "_quality/held"
+QUALITY_CHECKED = "_quality/checked"
 QUALITY_REPORTS = "_quality/reports"
 WRITE_LOCK = ".write.lock"
 
@@ -60,6 +62,10 @@ class LakeLayout:
     @property
     def held_batches(self) -> Path:
         return self.root / QUALITY_HOLDS
+
+    @property
+    def checked_batches(self) -> Path:
+        return self.root / QUALITY_CHECKED
 
     @property
     def quality_reports(self) -> Path:

@@ -85,6 +85,15 @@ def _differing(candidates: pa.Table, reference: dict[str, str]) -> list[tuple[st
     ]
 
 
+def _lookup_connection() -> duckdb.DuckDBPyConnection:
+    """DuckDB for the id lookups: a semi-join on at most one batch of keys, which never needs to spill.
+
+    No temp folder: DuckDB's default is ``.tmp`` in the working directory, shared by every
+    process started there (several ingests and pulls at once).
+    """
+    return duckdb.connect(":memory:", config={"temp_directory": ""})
+
+
 def write_parquet_atomically(table: pa.Table, path: Path) -> None:
     write_atomically(path, lambda temporary: pq.write_table(table, temporary, **_PARQUET_OPTIONS))
 
@@ -111,6 +120,10 @@ class Lake:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def analyst_twin(self, statements_file: Path) -> Path:
+        """Where the analyst zone keeps the pseudonymized copy of a restricted statements file."""
+        return self.analyst_dir / statements_file.relative_to(self.statements_dir)
+
     @staticmethod
     def files(directory: Path) -> list[Path]:
         return sorted(directory.glob("*/*/*.parquet")) if directory.exists() else []
@@ -120,7 +133,7 @@ class Lake:
         files = self.files(directory)
         if not files:
             return pa.table({key: pa.array([], pa.string()), "_file": pa.array([], pa.string())})
-        with duckdb.connect() as con:
+        with _lookup_connection() as con:
             con.register("wanted", pa.table({key: keys}))
             columns = f"{key}, filename AS _file{extra}"
             return con.sql(
@@ -159,7 +172,7 @@ class Lake:
     def _conflicts(self, incoming: pa.Table, existing: pa.Table) -> list[tuple[str, str]]:
         """Incoming rows whose id is stored already with different JSON content."""
         files = sorted(set(existing["_file"].to_pylist()))
-        with duckdb.connect() as con:
+        with _lookup_connection() as con:
             con.register("wanted", existing.select(["statement_id"]))
             stored = con.sql(
                 "SELECT statement_id, raw_json FROM read_parquet($files) "

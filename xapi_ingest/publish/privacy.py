@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from xapi_ingest.lake.holds import BatchHolds
+from xapi_ingest.lake.holds import BatchHolds, CheckedFiles
 from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
 from xapi_ingest.lake.store import Lake, write_parquet_atomically
+from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
 
 KEY_ENV = "XAPI_PSEUDONYM_KEY"  # named in messages; the app reads it (xapi_ingest.app.settings)
 _MIN_KEY_BYTES = 16
@@ -49,8 +51,9 @@ def person_key(ifi: str) -> str:
 
 
 class Pseudonymizer:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, drop_extensions: Iterable[str] = ()) -> None:
         self._key = key
+        self.free_text = FreeTextScrubber(self.pseudonym, drop_extensions)
         # Identifies the key (not secret): tells which analyst files were made with which key.
         self.key_id = hashlib.sha256(b"key-id:" + key).hexdigest()[:12]
 
@@ -85,21 +88,58 @@ class Pseudonymizer:
             table.schema.get_field_index("object_id"), table.schema.field("object_id"),
             pc.if_else(is_person, self.strings(person_ids), object_id),
         )
+        table = self._scrub_free_text(table)
         metadata = dict(table.schema.metadata or {})
         metadata[b"pseudonym_key_id"] = self.key_id.encode()
         return table.replace_schema_metadata(metadata)
 
 
-def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False) -> list[Path]:
-    """Write the analyst twin of every restricted statements file that lacks one.
+    def _scrub_free_text(self, table: pa.Table) -> pa.Table:
+        """Identifiers in every other text column become pseudonyms too (:mod:`~xapi_ingest.publish.free_text`)."""
+        for index, field in enumerate(table.schema):
+            text = field.type if not pa.types.is_list(field.type) else field.type.value_type
+            if pa.types.is_string(text) and field.name not in ANALYST_PSEUDONYMIZED:
+                scrubbed = self.free_text.column(table[field.name], is_json=field.name in JSON_COLUMNS)
+                table = table.set_column(index, field, scrubbed)
+        return table
 
-    Twins carry the restricted file's name, so publishing is idempotent and resumable. After a
-    key rotation run with ``rebuild=True``: every pseudonym changes, so old and new analyst
-    files must not be mixed. Batches held by a failed critical data-quality check
-    (:mod:`xapi_ingest.lake.holds`) are skipped until they pass or are released.
+
+def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
+            include_unchecked: bool = False) -> list[Path]:
+    """Write the analyst twin of every restricted statements file that passed the gate and lacks one.
+
+    Only files the data-quality gate has checked (:class:`~xapi_ingest.lake.holds.CheckedFiles`)
+    and not held are published, so whoever calls this, analysts see only checked data;
+    ``include_unchecked`` publishes unchecked files too, for callers that say plainly that they
+    skipped the gate. Twins carry the restricted file's name, so publishing is idempotent and
+    resumable. After a key rotation run with ``rebuild=True``: every pseudonym changes, so old
+    and new analyst files must not be mixed. Runs under the lake's writer lock, so a gate that
+    withdraws a batch and a publish never interleave.
     """
-    if rebuild and lake.analyst_dir.exists():
-        shutil.rmtree(lake.analyst_dir)
+    with lake.write_lock():
+        if rebuild and lake.analyst_dir.exists():
+            shutil.rmtree(lake.analyst_dir)
+        _require_same_key(lake, pseudonymizer)
+        written: list[Path] = []
+        is_held = BatchHolds(lake).matcher()
+        is_checked = CheckedFiles(lake).matcher()
+        for source_file in lake.files(lake.statements_dir):
+            twin = lake.analyst_twin(source_file)
+            if twin.exists() or is_held(source_file) or not (include_unchecked or is_checked(source_file)):
+                continue
+            write_parquet_atomically(pseudonymizer.table(pq.read_table(source_file)), twin)
+            written.append(twin)
+    return written
+
+
+def unpublished_unchecked(lake: Lake) -> list[Path]:
+    """Restricted files that wait for the gate before they can be published."""
+    is_checked = CheckedFiles(lake).matcher()
+    return [path for path in lake.files(lake.statements_dir)
+            if not lake.analyst_twin(path).exists() and not is_checked(path)]
+
+
+def _require_same_key(lake: Lake, pseudonymizer: Pseudonymizer) -> None:
     published = lake.files(lake.analyst_dir)
     if published:
         key_id = (pq.read_schema(published[0]).metadata or {}).get(b"pseudonym_key_id", b"").decode()
@@ -108,12 +148,3 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False) -> 
                 f"the analyst zone was made with another key (id {key_id or 'unknown'}); "
                 "publish with --rebuild after a key rotation so pseudonyms are not mixed"
             )
-    written: list[Path] = []
-    is_held = BatchHolds(lake).matcher()
-    for source_file in lake.files(lake.statements_dir):
-        twin = lake.analyst_dir / source_file.relative_to(lake.statements_dir)
-        if twin.exists() or is_held(source_file):
-            continue
-        write_parquet_atomically(pseudonymizer.table(pq.read_table(source_file)), twin)
-        written.append(twin)
-    return written

@@ -12,14 +12,16 @@ nesting too deep) is the puller's to quarantine, not a reason to retry the page 
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
+import re
 import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 import msgspec
@@ -31,6 +33,10 @@ from xapi_ingest.xapi.timestamps import parse_timestamp, xapi_timestamp
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Header values an error page may echo back (a debug 400 page, a proxy's 302 body).
+_SECRET_HEADERS = re.compile(r"(?i)\b((?:proxy-)?authorization|cookie|set-cookie|x-api-key)(\W{1,4})[^\r\n<>\"']*")
+_REDACTED = "[redacted]"
+_QUOTED_BODY_CHARS = 200
 
 
 class _StatementResult(msgspec.Struct):
@@ -145,6 +151,17 @@ def safe_url(url: str) -> str:
     return parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")).geturl() if parts.hostname else url
 
 
+def redact(text: str, credentials: Credentials | None) -> str:
+    """``text`` from a server response with credential-bearing headers and the credentials themselves hidden."""
+    text = _SECRET_HEADERS.sub(lambda match: match.group(1) + match.group(2) + _REDACTED, text)
+    if credentials is not None:
+        basic = base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+        for secret in (basic, credentials.password, quote(credentials.password, safe="")):
+            if secret:
+                text = text.replace(secret, _REDACTED)
+    return text
+
+
 @dataclass
 class LRSClient:
     source: Source
@@ -214,7 +231,8 @@ class LRSClient:
             raise LRSError(f"HTTP {status} from {safe_url(self.source.statements_url)}: the LRS refused the credentials "
                            "(check the source's auth)")
         if status != 200:
-            raise LRSError(f"HTTP {status} on {safe_url(url)}: {response.text[:200]!r}")
+            quoted = redact(response.text, self.credentials)[:_QUOTED_BODY_CHARS]  # redact before cutting a secret in two
+            raise LRSError(f"HTTP {status} on {safe_url(url)}: {quoted!r}")
         try:
             statements, more = split_page(body)
         except (UnusablePage, msgspec.DecodeError) as exc:  # truncated JSON, an HTML error page sent as 200, ...

@@ -34,7 +34,7 @@ from great_expectations.data_context.types.base import (
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from xapi_ingest.common.atomic import write_text_atomically
-from xapi_ingest.lake.holds import BatchHolds, batch_covers, check_batch_id, file_batch_id
+from xapi_ingest.lake.holds import BatchHolds, CheckedFiles, batch_covers, check_batch_id, file_batch_id
 from xapi_ingest.lake.schema import UTC_TIMESTAMP
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.quality.data_docs_offline import build_offline_docs
@@ -73,7 +73,7 @@ class BatchQuality:
     critical: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
-    already_published: int = 0  # analyst files of this batch written before the check ran
+    withdrawn: int = 0  # analyst files of this failed batch, published before the check, now deleted
 
     @property
     def passed(self) -> bool:
@@ -153,9 +153,10 @@ class QualityGateError(RuntimeError):
             where = f" from {', '.join(batch.sources)}" if batch.sources else ""
             lines.append(f"batch {batch.batch_id}{where} ({batch.rows} rows):")
             lines += [f"  {finding.describe()}" for finding in batch.critical]
-            if batch.already_published:
-                lines.append(f"  note: {batch.already_published} file(s) of this batch were published before this check")
-            lines.append(f"  inspect: xapi-pipeline sql --lake {lake} \"SELECT * FROM statements "
+            if batch.withdrawn:
+                lines.append(f"  withdrawn: {batch.withdrawn} file(s) of this batch had been published to the analyst "
+                             "zone before this check and were deleted from it")
+            lines.append(f"  inspect: xapi-pipeline sql --lake {lake} --zone restricted \"SELECT * FROM statements "
                          f"WHERE batch_id LIKE '{batch.batch_id}%'\"")
             lines.append(f"  then re-check (xapi-pipeline check --lake {lake} --batch {batch.batch_id}) "
                          f"or release it (xapi-pipeline release --lake {lake} --batch {batch.batch_id})")
@@ -337,18 +338,39 @@ def batch_files(lake: Lake, batch_ids: Iterable[str] | None = None) -> dict[str,
     """Restricted statement files per batch id.
 
     With ``batch_ids`` (ingest run ids, or the sub-batch ids stored in rows), each id collects
-    the files it covers. Without, every batch not yet published is returned, keyed by the batch
-    id in its file names: that is what still waits behind the gate.
+    the files it covers. Without, every file the gate has not checked yet is returned, published
+    or not (a flag may have skipped the gate), keyed by the batch id in its file name.
     """
     files = lake.files(lake.statements_dir)
     if batch_ids is not None:
         return {batch_id: [f for f in files if batch_covers(check_batch_id(batch_id), file_batch_id(f))]
                 for batch_id in dict.fromkeys(batch_ids)}
-    pending: dict[str, list[Path]] = {}
+    is_checked = CheckedFiles(lake).matcher()
+    unchecked: dict[str, list[Path]] = {}
     for path in files:
-        if not (lake.analyst_dir / path.relative_to(lake.statements_dir)).exists():
-            pending.setdefault(file_batch_id(path), []).append(path)
-    return pending
+        if not is_checked(path):
+            unchecked.setdefault(file_batch_id(path), []).append(path)
+    return unchecked
+
+
+def _record_verdicts(lake: Lake, report: QualityReport, files: dict[str, list[Path]]) -> None:
+    """Hold failed batches and withdraw what of them was published; release passed ones; mark all checked."""
+    holds = BatchHolds(lake)
+    for batch in report.batches:
+        if batch.passed:
+            holds.release(batch.batch_id)
+            continue
+        holds.hold(batch.batch_id, {
+            "held_at": report.run_time.isoformat(), "suite": report.suite, "rows": batch.rows,
+            "critical": [asdict(finding) for finding in batch.critical],
+            "result_file": str(report.result_file), "data_docs": str(report.data_docs),
+        })
+        for path in files[batch.batch_id]:
+            twin = lake.analyst_twin(path)
+            if twin.exists():
+                twin.unlink()
+                batch.withdrawn += 1
+    CheckedFiles(lake).mark([path for paths in files.values() for path in paths], report.run_time.isoformat())
 
 
 def _read_batch(paths: list[Path]) -> pa.Table:
@@ -367,9 +389,11 @@ def check_batches(
 
     Each batch is validated on its own, so a bad batch from one source does not hold back the
     others. A batch that fails a critical expectation is held; one that passes has any earlier
-    hold lifted, so a fixed batch can be published. Reports go to ``reports_dir`` (default
-    ``<lake>/_quality/reports``). Raises :class:`QualityGateError`
-    after holding when any batch failed; returns the report otherwise.
+    hold lifted, so a fixed batch can be published. A failed batch that had already been
+    published (by a flag that skipped the gate, or under an older suite) is withdrawn from the
+    analyst zone. Every file looked at is recorded as checked, so ``batch_ids=None`` next time
+    finds only new files. Reports go to ``reports_dir`` (default ``<lake>/_quality/reports``).
+    Raises :class:`QualityGateError` after holding when any batch failed; returns the report otherwise.
     """
     lake = Lake(lake_root)
     suite = load_suite(suite_path)
@@ -383,20 +407,11 @@ def check_batches(
     for batch_id, paths in files.items():
         verdict = verdicts.get(batch_id) or BatchQuality(batch_id, rows=0, evaluated=0)
         verdict.sources = sorted({path.parent.parent.name.removeprefix("source=") for path in paths})
-        verdict.already_published = sum((lake.analyst_dir / p.relative_to(lake.statements_dir)).exists() for p in paths)
         batches.append(verdict)
     report = QualityReport(suite.name, run_time, batches, lake=lake.root)
     _write_reports(context, report, reports)
-    holds = BatchHolds(lake)
-    for batch in batches:
-        if batch.passed:
-            holds.release(batch.batch_id)
-        else:
-            holds.hold(batch.batch_id, {
-                "held_at": run_time.isoformat(), "suite": suite.name, "rows": batch.rows,
-                "critical": [asdict(finding) for finding in batch.critical],
-                "result_file": str(report.result_file), "data_docs": str(report.data_docs),
-            })
+    with lake.write_lock():  # no publish runs between a verdict and its hold or withdrawal
+        _record_verdicts(lake, report, files)
     if not report.passed:
         raise QualityGateError(report)
     return report

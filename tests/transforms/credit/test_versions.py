@@ -97,3 +97,17 @@ def test_cli_runs_and_reports_the_version(tmp_path, capsys):
     assert not (tmp_path / "out" / "versions" / "v0001" / "institutions" / "S-17" / "statements").exists()
     assert main(arguments) == 0
     assert capsys.readouterr().out.startswith("unchanged; latest version v0001")
+
+
+def test_a_killed_runs_staging_folder_is_cleaned_up(tmp_path):
+    ingest(tmp_path / "lake", list(statements().values()), "first")
+    registry, roster = write_config(tmp_path)
+    out = tmp_path / "out"
+    stale = out / ".staging-20260101T000000-dead"  # what a run killed mid-write leaves
+    (stale / "institutions").mkdir(parents=True)
+    (stale / "ledger.parquet").write_bytes(b"half")
+    first = run_credit(tmp_path / "lake", POLICY, registry, roster, out)
+    assert first.new_version and not stale.exists()
+    stale.mkdir()
+    assert not run_credit(tmp_path / "lake", POLICY, registry, roster, out).new_version
+    assert [p.name for p in out.iterdir() if p.name.startswith(".staging-")] == []  # also when nothing changed

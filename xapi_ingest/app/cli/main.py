@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -15,7 +16,8 @@ from transforms.credit.cli import add_credit_parser, cmd_credit
 from transforms.sequences import cli as sequences_cli
 from xapi_ingest.app.cli.quality import QUALITY_COMMANDS, add_quality_parsers
 from xapi_ingest.app.settings import Settings
-from xapi_ingest.app.steps import pseudonymizer
+from xapi_ingest.app.steps import gate_then_publish, pseudonymizer, quality_reports
+from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.config import ConfigError
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
@@ -28,6 +30,9 @@ from xapi_ingest.xapi.rules import RULES
 from xapi_ingest.xapi.samples import realistic_statements
 from xapi_ingest.xapi.validator import Issue, StatementValidator
 
+if TYPE_CHECKING:
+    import duckdb
+
 _VERSIONS = ("auto", "1.0.3", "2.0.0")
 
 
@@ -37,6 +42,12 @@ def _add_version_option(parser: argparse.ArgumentParser) -> None:
         help="spec version to validate against; 'auto' follows each statement's own 'version' "
              "(default: %(default)s)",
     )
+
+
+def _add_skip_gate_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--skip-quality-gate", action="store_true",
+                        help="publish batches the data-quality gate has not checked (said in the output; the next "
+                             "`check` still checks them and withdraws a failing batch)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,24 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                         help="statements per write (bounds memory; default: %(default)s)")
     ingest.add_argument("--no-publish", action="store_true",
-                        help=f"do not refresh the analyst zone (it needs {KEY_ENV})")
+                        help=f"do not check and publish to the analyst zone (it needs {KEY_ENV})")
+    _add_skip_gate_option(ingest)
     _add_version_option(ingest)
 
     pub = commands.add_parser(
         "publish", help="write the pseudonymized analyst zone",
-        description=f"Pseudonymize new restricted files into analyst/ with the key in {KEY_ENV}.",
+        description=f"Run the data-quality gate over unchecked batches, then pseudonymize the restricted "
+                    f"files that passed into analyst/ with the key in {KEY_ENV}. Exit 1 when a batch is held.",
     )
     add_lake_argument(pub)
     pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
+    _add_skip_gate_option(pub)
 
     sql = commands.add_parser(
         "sql", help="run DuckDB SQL over the lake",
-        description="Run a query over the views 'statements' and 'quarantine' (restricted zone) "
-                    "or 'statements' (analyst zone).",
+        description="Run a read-only query over the analyst zone's views 'statements', "
+                    "'effective_statements' and 'voided_ids' (pseudonymized). The query can read these "
+                    "views and nothing else: no files, COPY, ATTACH, INSTALL/LOAD or SET. "
+                    "--zone restricted adds 'quarantine' and shows raw JSON and real identities.",
     )
     sql.add_argument("query", metavar="SQL")
     add_lake_argument(sql)
-    sql.add_argument("--zone", choices=("restricted", "analyst"), default="restricted")
+    sql.add_argument("--zone", choices=("analyst", "restricted"), default="analyst",
+                     help="analyst (pseudonymized) unless raw JSON or real identities are needed (default: %(default)s)")
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     commands.add_parser("rules", help="list validation rule ids",
@@ -188,13 +205,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _print_counts(counts)
     for message in breaks:
         print(f"error: {message} (everything before it is committed, the break is quarantined)", file=sys.stderr)
-    if not args.no_publish:
-        try:
-            written = publish(lake, pseudonymizer(args.settings))
-            print(f"analyst zone: {len(written)} new file(s)")
-        except MissingKeyError as exc:
-            print(f"analyst zone not published: {exc}", file=sys.stderr)
-    return ExitCode.FINDINGS if breaks else ExitCode.OK
+    status = ExitCode.FINDINGS if breaks else ExitCode.OK
+    if args.no_publish:
+        return status
+    try:
+        return max(status, _gate_then_publish(lake, args))
+    except MissingKeyError as exc:
+        print(f"analyst zone not published: {exc}", file=sys.stderr)
+    return status
 
 
 def _noting_breaks(records: Iterator[tuple[str, RawRecord]], breaks: list[str]) -> Iterator[tuple[str, RawRecord]]:
@@ -225,13 +243,37 @@ def _print_counts(counts: IngestCounts) -> None:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    lake = Lake(args.lake)
     try:
-        written = publish(Lake(args.lake), pseudonymizer(args.settings), rebuild=args.rebuild)
+        if args.rebuild:  # after a key rotation: the zone is rewritten from what passed the gate
+            publish(lake, pseudonymizer(args.settings), rebuild=True)
+        return _gate_then_publish(lake, args)
     except (MissingKeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
-    print(f"analyst zone: {len(written)} new file(s)")
-    return ExitCode.OK
+
+
+def _gate_then_publish(lake: Lake, args: argparse.Namespace) -> int:
+    """Check unchecked batches, publish what passed, and say what happened (and what a flag skipped)."""
+    from xapi_ingest.quality.suites import SuiteError
+
+    try:
+        outcome = gate_then_publish(lake, args.settings, reports=quality_reports(args.settings),
+                                    skip_gate=args.skip_quality_gate)
+    except SuiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    if outcome.report is None:
+        print(f"quality gate SKIPPED (--skip-quality-gate): {outcome.unchecked_published} unchecked file(s) "
+              "published to the analyst zone; `xapi-pipeline check` checks them and withdraws a failing batch")
+    elif outcome.gate_error is None:
+        checked = len(outcome.report.batches)
+        print(f"quality gate: {checked} batch(es) checked, all passed" if checked else
+              "quality gate: no unchecked batch")
+    else:
+        print(str(outcome.gate_error), file=sys.stderr)
+    print(f"analyst zone: {len(outcome.published)} new file(s)")
+    return ExitCode.FINDINGS if outcome.gate_error else ExitCode.OK
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -239,21 +281,27 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     from xapi_ingest.lake.query import connect
 
-    con = connect(Lake(args.lake), args.zone)
+    if args.zone == "restricted":
+        print("note: restricted zone (--zone restricted): raw JSON, real identities and the quarantine",
+              file=sys.stderr)
     try:
-        relation = con.sql(args.query)
-    except duckdb.Error as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.FINDINGS
-    if relation is None:
-        return ExitCode.OK
-    if args.format == "table":
+        with connect(Lake(args.lake), args.zone, sealed=True) as con:
+            relation = con.sql(args.query)
+            if relation is not None:
+                _print_relation(relation, args.format)
+    except duckdb.Error as exc:  # one line: DuckDB appends the offending SQL and hints below it
+        print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    return ExitCode.OK
+
+
+def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str) -> None:
+    if fmt == "table":
         relation.show(max_rows=1000, max_width=200)
     else:
         frame = relation.df()
-        sys.stdout.write(frame.to_csv(index=False) if args.format == "csv"
+        sys.stdout.write(frame.to_csv(index=False) if fmt == "csv"
                          else frame.to_json(orient="records", lines=True, date_format="iso"))
-    return ExitCode.OK
 
 
 def cmd_rules(_: argparse.Namespace) -> int:
@@ -339,6 +387,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
+    try:
+        return _run(args)
+    except WriteError as exc:  # a full disk: every file written before is whole, so re-running is safe
+        print(f"error: cannot write {exc.filename}: {exc.strerror} (files written before are intact; "
+              "free space and re-run)", file=sys.stderr)
+        return ExitCode.UNUSABLE
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sync" or not is_remote(getattr(args, "lake", "")):
         return _COMMANDS[args.command](args)
     # a URI: work on a synced local copy

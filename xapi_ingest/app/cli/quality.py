@@ -11,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from xapi_ingest.app.steps import quality_reports
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.holds import BatchHolds
 from xapi_ingest.lake.remote import add_lake_argument
@@ -26,7 +27,7 @@ def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
     )
     add_lake_argument(check)
     check.add_argument("--batch", action="append", metavar="ID",
-                       help="ingest batch id (repeatable; default: every batch not yet published)")
+                       help="ingest batch id (repeatable; default: every batch not yet checked, published or not)")
     check.add_argument("--reports", type=Path, default=None,
                        help="folder for Data Docs and JSON results (default: $XAPI_REPORTS, else LAKE/_quality/reports)")
     check.add_argument("--suite", type=Path, default=None,
@@ -47,7 +48,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     try:
         settings = args.settings
-        reports = args.reports or (settings.reports if "reports" in settings.model_fields_set else None)
+        reports = args.reports or quality_reports(settings)
         report = check_batches(args.lake, args.batch, reports, suite_path=args.suite or settings.suite_path)
     except QualityGateError as exc:
         print(str(exc), file=sys.stderr)
@@ -55,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     except (SuiteError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
-    print(report.summary() if report.batches else "no batch waits for publishing")
+    print(report.summary() if report.batches else "no unchecked batch")
     return ExitCode.OK
 
 
