@@ -8,15 +8,14 @@
    ``<out>/airflow``) through ``dag.test()``;
 4. prints what landed and where everything is, then stops the LRSs.
 
-Each run starts the LRSs empty (a fresh emission) but keeps the lake, the Airflow home and the
-reports: the second run's pulls find only statements the lake already has, and the analytics
-publish no new version because nothing changed.
+The LRSs keep what they stored between runs, as a platform's do, and so do the lake, the Airflow
+home and the reports: a second run re-sends nothing, its pulls find nothing new, the analytics
+publish no new version, and the run says what changed.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -87,14 +86,21 @@ def start_platforms(out: Path, teachers: int, console: Console, stack: ExitStack
         demo.cluster.write_registry(config / "registry.csv")
     console.print(f"cluster: {len(demo.cluster.roster)} teachers, {demo.total:,} statements for "
                   f"{len(demo.by_lrs)} platform LRSs ({demo.faulty} with producer faults)")
-    lrss = {}
+    lrss, kept = {}, []
     with console.status("starting the platform LRSs (Ralph) and emitting with tincan"):
         for account in sorted(demo.by_lrs):
             workdir = out / "lrs" / _source_id(account)
-            shutil.rmtree(workdir / "data", ignore_errors=True)  # each run emits to empty LRSs
+            # An LRS keeps what it stored, as a platform's does: a re-run re-sends nothing (a statement
+            # stored again would be a new record with a new `stored`), so its pulls find nothing new.
+            holds_emission = any((workdir / "data").glob("*"))
             lrs = LocalRalph(workdir, username=_source_id(account), authority_account=(account, LRS_HOME))
             lrss[account] = stack.enter_context(lrs)
-            emit(lrs, demo.by_lrs[account])
+            if holds_emission:
+                kept.append(_source_id(account))
+            else:
+                emit(lrs, demo.by_lrs[account])
+    if kept:
+        console.print(f"the LRSs of {', '.join(kept)} still hold the last run's emission: nothing re-sent")
     settings = {
         "XAPI_SOURCES": str(out / "sources.yaml"), "XAPI_LAKE": str(out / "lake"),
         "XAPI_REPORTS": str(out / "reports"), KEY_ENV: DEMO_KEY,
