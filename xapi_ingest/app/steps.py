@@ -74,9 +74,14 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
     until someone releases it.
     """
     from xapi_ingest.lake.holds import BatchHolds
+    from xapi_ingest.lake.ingest import settle_repeated_ids
     from xapi_ingest.quality.gate import QualityGateError, check_batches
 
     with working_lake(settings) as lake:
+        repeats = settle_repeated_ids(lake)  # concurrent pulls on separate caches may store one statement twice
+        if repeats.removed:
+            log.info("removed %d later copies of statements stored by more than one source (%d with different "
+                     "content, quarantined as lake.id-conflict)", repeats.removed, repeats.conflicts)
         held_before = set(BatchHolds(lake).held())
         gate_error: QualityGateError | None = None
         try:
@@ -92,7 +97,7 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
         raise gate_error
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
     return {"statements_pulled": pulled, "published_files": len(published), "still_held": still_held,
-            **report.as_dict()}
+            "repeated_ids_removed": repeats.removed, "repeated_id_conflicts": repeats.conflicts, **report.as_dict()}
 
 
 def require_all_pulled(source_ids: list[str], summaries: list[dict[str, Any]]) -> None:
