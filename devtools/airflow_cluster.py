@@ -238,8 +238,11 @@ class AirflowCluster:
     def __enter__(self) -> AirflowCluster:
         try:
             self.start()
-        except BaseException:
+        except BaseException as exc:
+            logs = self.tails(lines=20)
             self.stop()
+            if isinstance(exc, ClusterError):  # say which component failed, with its own words
+                raise ClusterError(f"{exc}\n{logs}") from None
             raise
         return self
 

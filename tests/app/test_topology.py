@@ -31,7 +31,7 @@ pytestmark = pytest.mark.integration  # real processes: see [tool.pytest.ini_opt
 NEVER = "0 0 29 2 *"  # 29 February: no scheduled run falls between the DAGs' start date and now, so only the test triggers
 WORKERS = ("worker1", "worker2")
 FORWARDED = 300  # statements the Moodle LRS forwards to the second LRS as well
-BULK = 1500  # statements of the source pulled while its worker is killed: 150 pages of 10
+BULK = 1500  # statements of the source pulled while its worker is killed: 75 pages of 20
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +158,7 @@ def test_two_workers_pull_overlapping_sources_then_the_asset_runs_the_analytics(
 def test_a_worker_killed_mid_pull_is_retried_and_the_lake_ends_with_the_served_ids(
         cluster: AirflowCluster, lrss: dict[str, LocalRalph], lake_uri: str) -> None:
     served = lrss["bulk"].post(list(realistic_statements(BULK, seed=11)))
-    write_sources(cluster, {"bulk": lrss["bulk"]}, page_size=10)
+    write_sources(cluster, {"bulk": lrss["bulk"]}, page_size=20)
     api = cluster.api()
     with logs_on_failure(cluster, "scheduler", *WORKERS):
         run_id, _ = trigger_ingest(api)
