@@ -178,7 +178,7 @@ def start_redis(folder: Path) -> tuple[Process, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def airflow_settings(home: Path, api_port: int, database: str, broker: str | None) -> dict[str, str]:
+def airflow_settings(home: Path, api_port: int, database: str, broker: str) -> dict[str, str]:
     """The Airflow configuration every component shares (same secrets, same database, same DAGs).
 
     Timings are shortened so a test sees the scheduler react within seconds: DAG files are
@@ -188,7 +188,7 @@ def airflow_settings(home: Path, api_port: int, database: str, broker: str | Non
     from cryptography.fernet import Fernet
 
     base_url = f"http://127.0.0.1:{api_port}"
-    settings = {
+    return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -209,17 +209,11 @@ def airflow_settings(home: Path, api_port: int, database: str, broker: str | Non
         "AIRFLOW__CORE__MAX_TASK_RETRY_DELAY": "5",
         "AIRFLOW__CORE__PARALLELISM": "8",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + database,
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",  # an idle worker takes the next task, not a busy one
     }
-    if broker:
-        settings |= {
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CELERY__BROKER_URL": broker,
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + database,
-            "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",  # an idle worker takes the next task, not a busy one
-        }
-    else:
-        settings["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
-    return settings
 
 
 @dataclass
@@ -339,10 +333,18 @@ class AirflowApi:
         token = httpx.post(f"{base_url}/auth/token", json={"username": username, "password": password}, timeout=30)
         token.raise_for_status()
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        return cls(httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=30))
+        return cls(httpx.Client(base_url=f"{base_url}/api/v2", headers=headers, timeout=60))
 
     def _json(self, method: str, path: str, **kwargs: object) -> dict:
-        response = self.client.request(method, path, **kwargs)  # type: ignore[arg-type]
+        """One API call; a read is retried when the server is too busy to answer in time (a loaded CI machine)."""
+        attempts = 3 if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.client.request(method, path, **kwargs)  # type: ignore[arg-type]
+                break
+            except httpx.TimeoutException:
+                if attempt == attempts:
+                    raise
         if response.is_error:
             raise ClusterError(f"{method} {path}: HTTP {response.status_code} {response.text[:300]}")
         return response.json()

@@ -178,9 +178,8 @@ def wait_for_a_committed_pull(cluster: AirflowCluster, api: AirflowApi, run_id: 
         pull = next((ti for ti in api.task_instances("xapi_ingest", run_id) if ti["task_id"] == "pull"), None)
         if pull and pull["state"] == "running" and pull.get("pid"):
             worker = cluster.worker_of(pull["pid"])
-            cache = Path(cluster.workers[worker]["XAPI_LAKE_CACHE"]) if worker else None
-            if cache and list(cache.glob("*/statements/source=bulk/*/*.parquet")):
-                return worker  # type: ignore[return-value]
+            if worker and list(Path(cluster.workers[worker]["XAPI_LAKE_CACHE"]).glob("*/statements/source=bulk/*/*.parquet")):
+                return worker
         if pull and pull["state"] in ("success", "failed"):
             pytest.fail(f"the pull ended ({pull['state']}) before the worker could be killed mid-way")
         time.sleep(0.3)
