@@ -371,6 +371,12 @@ class AirflowApi:
         return self._json("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances",
                           params={"limit": 100})["task_instances"]
 
+    def return_value(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> object:
+        """What a task returned (its ``return_value`` XCom), decoded."""
+        entry = self._json("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}"
+                                  "/xcomEntries/return_value", params={"map_index": map_index})
+        return json.loads(entry["value"]) if isinstance(entry["value"], str) else entry["value"]
+
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while (state := self.run_state(dag_id, run_id)) not in FINISHED:

@@ -130,7 +130,9 @@ def test_two_workers_pull_overlapping_sources_then_the_asset_runs_the_analytics(
     emit(lrss["moodle"], moodle)
     emit(lrss["mooc"], mooc)
     served = {statement["id"] for statement in moodle + mooc}
-    write_sources(cluster, {name: lrss[name] for name in ("moodle", "mooc")}, page_size=25,
+    # small pages make each pull outlast the few seconds between the two tasks' starts, so each
+    # worker's cache is downloaded before the other worker uploads what it pulled
+    write_sources(cluster, {name: lrss[name] for name in ("moodle", "mooc")}, page_size=5,
                   mooc=TOLERATED_FOR["lrs-openedx"])
     api = cluster.api()
     with logs_on_failure(cluster, "scheduler", *WORKERS):
@@ -139,6 +141,9 @@ def test_two_workers_pull_overlapping_sources_then_the_asset_runs_the_analytics(
         pulls = [ti for ti in api.task_instances("xapi_ingest", run_id) if ti["task_id"] == "pull"]
         assert len(pulls) == 2 and max(ti["start_date"] for ti in pulls) < min(ti["end_date"] for ti in pulls), \
             "the two pulls ran at the same time (so on both workers: each runs one task at a time)"
+        seen_as_stored = sum(api.return_value("xapi_ingest", run_id, "pull", ti["map_index"])["counts"]["duplicates"]
+                             for ti in pulls)
+        assert seen_as_stored < FORWARDED, "neither pull saw all of the other's rows: both stored forwarded statements"
 
         restricted = ids_in(lake_uri, "restricted")
         quarantined = set(ids_in(lake_uri, "quarantine"))
