@@ -137,7 +137,7 @@ def test_two_workers_pull_overlapping_sources_then_the_asset_runs_the_analytics(
     api = cluster.api()
     with logs_on_failure(cluster, "scheduler", *WORKERS):
         run_id, analytics_before = trigger_ingest(api)
-        assert api.wait_for_run("xapi_ingest", run_id, timeout=240) == "success"
+        assert api.wait_for_run("xapi_ingest", run_id, timeout=600) == "success"
         pulls = [ti for ti in api.task_instances("xapi_ingest", run_id) if ti["task_id"] == "pull"]
         assert len(pulls) == 2 and max(ti["start_date"] for ti in pulls) < min(ti["end_date"] for ti in pulls), \
             "the two pulls ran at the same time (so on both workers: each runs one task at a time)"
@@ -153,8 +153,8 @@ def test_two_workers_pull_overlapping_sources_then_the_asset_runs_the_analytics(
         reports = Path(cluster.env["XAPI_REPORTS"])
         assert list((reports / "quality").glob("statements-*.json")), "quality results"
 
-        analytics = api.wait_for_new_run("xapi_analytics", analytics_before, timeout=60)  # started by the Asset
-        assert api.wait_for_run("xapi_analytics", analytics, timeout=240) == "success"
+        analytics = api.wait_for_new_run("xapi_analytics", analytics_before, timeout=120)  # started by the Asset
+        assert api.wait_for_run("xapi_analytics", analytics, timeout=600) == "success"
         credit = reports / "credit" / "versions" / (reports / "credit" / "LATEST").read_text().strip()
         assert (credit / "institution_summary.csv").stat().st_size > 0
         assert (reports / "sequences" / "report.html").stat().st_size > 0
@@ -169,14 +169,14 @@ def test_a_worker_killed_mid_pull_is_retried_and_the_lake_ends_with_the_served_i
         run_id, _ = trigger_ingest(api)
         victim = wait_for_a_committed_pull(cluster, api, run_id)
         cluster.kill_worker(victim)
-        assert api.wait_for_run("xapi_ingest", run_id, timeout=240) == "success"
+        assert api.wait_for_run("xapi_ingest", run_id, timeout=600) == "success"
         pull = next(ti for ti in api.task_instances("xapi_ingest", run_id) if ti["task_id"] == "pull")
         assert pull["try_number"] >= 2, "the killed try was failed by the scheduler and retried"
         landed = ids_in(lake_uri, "restricted", source="bulk")
         assert len(landed) == len(set(landed)) and set(landed) == set(served)
 
 
-def wait_for_a_committed_pull(cluster: AirflowCluster, api: AirflowApi, run_id: str, timeout: float = 120) -> str:
+def wait_for_a_committed_pull(cluster: AirflowCluster, api: AirflowApi, run_id: str, timeout: float = 300) -> str:
     """The worker running the pull, once its cache holds a committed part of the bulk source (mid-pull)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
