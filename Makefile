@@ -13,7 +13,7 @@ RALPH_STAMP := .venv-ralph/.installed-5.1.0
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=77'  # the wheel test builds offline with it
-	$(BIN)/python -m pip install --quiet -e '.[dev,airflow]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,airflow,topology]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 # Ralph's LRS cannot share an environment with Airflow 3, so it gets its own (requests is a

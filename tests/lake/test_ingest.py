@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,10 +16,11 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from xapi_ingest.lake.ingest import Ingestor, check_tolerated_rules
+from xapi_ingest.lake.ingest import Ingestor, RepeatCounts, check_tolerated_rules, settle_repeated_ids
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.schema import STATEMENTS
 from xapi_ingest.lake.store import Lake
+from xapi_ingest.quality.gate import check_batches
 from xapi_ingest.xapi.reader import read_records
 from xapi_ingest.xapi.samples import realistic_statements
 
@@ -197,3 +199,26 @@ def test_restored_by_another_lrs_is_a_duplicate_not_a_conflict(tmp_path, stateme
     _ingest(lake, _ndjson(tmp_path / "a.ndjson", [first]))
     counts = _ingest(lake, _ndjson(tmp_path / "b.ndjson", [again, retimed]))
     assert (counts.duplicates, counts.conflicts) == (1, 1)  # `again` is a duplicate; a changed timestamp is a conflict
+
+
+def test_copies_written_by_two_stale_caches_settle_to_the_first_stored(tmp_path):
+    """Two workers, each on its own cache of a remote lake, pull two sources that hold the same
+    statements (forwarded between LRSs): neither upsert sees the other's rows, so once both
+    caches' files meet in one lake each shared id is there twice, until the step after all pulls
+    settles them: the first stored copy stays, a differing later one goes to the quarantine."""
+    shared = list(realistic_statements(15))
+    changed = {**shared[3], "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}  # same id, other content
+    lake, stale = Lake(tmp_path / "worker1"), Lake(tmp_path / "worker2")
+    _ingest(lake, _ndjson(tmp_path / "a.ndjson", shared), source="lms-a")
+    _ingest(stale, _ndjson(tmp_path / "b.ndjson", [*shared[10:], changed]), source="lms-b")
+    shutil.copytree(stale.statements_dir, lake.statements_dir, dirs_exist_ok=True)  # what the remote lake ends with
+
+    assert settle_repeated_ids(lake) == RepeatCounts(removed=6, conflicts=1)
+    with connect(lake) as con:
+        rows = con.execute("SELECT statement_id, source, verb_id FROM statements ORDER BY statement_id").fetchall()
+        quarantined = con.execute("SELECT source, statement_id, rules FROM quarantine").fetchall()
+    assert [row[0] for row in rows] == sorted(s["id"] for s in shared)  # one row per id
+    assert {row[1] for row in rows} == {"lms-a"}  # the first stored copies
+    assert quarantined == [("lms-b", changed["id"], ["lake.id-conflict"])]  # nothing is lost
+    assert settle_repeated_ids(lake) == RepeatCounts()  # settled: a re-run changes nothing
+    assert check_batches(lake.root).passed  # the emptied batch of lms-b has nothing left to fail

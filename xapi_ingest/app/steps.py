@@ -116,8 +116,13 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
     analytics for all sources) until someone releases it.
     """
     from xapi_ingest.lake.holds import BatchHolds
+    from xapi_ingest.lake.ingest import settle_repeated_ids
 
     with working_lake(settings) as lake:
+        repeats = settle_repeated_ids(lake)  # concurrent pulls on separate caches may store one statement twice
+        if repeats.removed:
+            log.info("removed %d later copies of statements stored by more than one source (%d with different "
+                     "content, quarantined as lake.id-conflict)", repeats.removed, repeats.conflicts)
         held_before = set(BatchHolds(lake).held())
         outcome = gate_then_publish(lake, settings, reports=settings.reports)
     report, gate_error = outcome.report, outcome.gate_error
@@ -130,7 +135,7 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
         raise gate_error
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
     return {"statements_pulled": pulled, "published_files": len(outcome.published), "still_held": still_held,
-            **report.as_dict()}
+            "repeated_ids_removed": repeats.removed, "repeated_id_conflicts": repeats.conflicts, **report.as_dict()}
 
 
 def require_all_pulled(source_ids: list[str], summaries: list[dict[str, Any]]) -> None:

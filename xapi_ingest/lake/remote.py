@@ -26,7 +26,14 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from xapi_ingest.lake.layout import ANALYST_STATEMENTS, METADATA_PREFIXES, REWRITTEN_PREFIXES, STATEMENTS, WRITE_LOCK
+from xapi_ingest.lake.layout import (
+    ANALYST_STATEMENTS,
+    METADATA_PREFIXES,
+    QUARANTINE,
+    REWRITTEN_PREFIXES,
+    STATEMENTS,
+    WRITE_LOCK,
+)
 from xapi_ingest.lake.store import Lake
 
 _LAST = METADATA_PREFIXES  # uploaded after the data they describe
@@ -196,7 +203,7 @@ def working_lake(location: str | Path, *, write: bool = True, cache_root: Path =
 
 
 def remote_dataset(uri: str, zone: str = "analyst") -> ds.Dataset:
-    """The statements of a remote lake as a pyarrow dataset (hive partitions become columns)."""
+    """The statements (or the ``quarantine``) of a remote lake as a pyarrow dataset (hive partitions become columns)."""
     fs, base = filesystem(uri)
-    folder = {"analyst": ANALYST_STATEMENTS, "restricted": STATEMENTS}[zone]
+    folder = {"analyst": ANALYST_STATEMENTS, "restricted": STATEMENTS, "quarantine": QUARANTINE}[zone]
     return ds.dataset(f"{base}/{folder}", filesystem=fs, format="parquet", partitioning="hive")

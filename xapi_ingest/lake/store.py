@@ -41,6 +41,14 @@ def check_source_id(source: str) -> str:
 
 
 @dataclass
+class Repeats:
+    """Later copies of statement ids stored more than once (see :meth:`Lake.later_copies`)."""
+
+    copies: pa.Table  # statement_id, _file, source: one row per copy to remove
+    conflicts: list[tuple[str, str, str]] = field(default_factory=list)  # (source, statement_id, raw_json) differing
+
+
+@dataclass
 class WriteResult:
     written: int = 0
     tolerated: int = 0  # of `written`, rows whose validation_status is "tolerated"
@@ -181,6 +189,59 @@ class Lake:
             ).fetchall()
         clashes = incoming.filter(pc.is_in(incoming["statement_id"], value_set=existing["statement_id"]))
         return _differing(clashes, dict(stored))
+
+    def later_copies(self) -> Repeats:
+        """Every copy of a statement id after its first one (earliest ingested; ties by batch, file).
+
+        The upsert in :meth:`write_statements` sees only the lake it runs on: two workers with
+        separate caches pulling two sources that hold the same statement both write it. Only
+        statement ids are scanned unless some repeat; copies whose content differs from the first
+        (beyond what an LRS assigns) are returned as conflicts, to be quarantined like any other.
+        """
+        files = [str(f) for f in self.files(self.statements_dir)]
+        empty = pa.table({"statement_id": pa.array([], pa.string()), "_file": pa.array([], pa.string()),
+                          "source": pa.array([], pa.string())})
+        if not files:
+            return Repeats(empty)
+        with duckdb.connect() as con:
+            repeated = con.sql("SELECT statement_id FROM read_parquet($files, hive_partitioning = false) "
+                               "GROUP BY statement_id HAVING count(*) > 1", params={"files": files}).to_arrow_table()
+            if not repeated.num_rows:
+                return Repeats(empty)
+            con.register("repeated", repeated)
+            ranked = con.sql(
+                "SELECT statement_id, filename AS _file, source, raw_json, "
+                "row_number() OVER first_copy AS copy, first_value(raw_json) OVER first_copy AS first_raw "
+                "FROM read_parquet($files, filename = true, hive_partitioning = true) "
+                "WHERE statement_id IN (SELECT statement_id FROM repeated) "
+                "WINDOW first_copy AS (PARTITION BY statement_id ORDER BY ingested_at, batch_id, filename)",
+                params={"files": files},
+            ).to_arrow_table()
+        later = ranked.filter(pc.greater(ranked["copy"], 1))
+        conflicts = [
+            (source, statement_id, raw)
+            for statement_id, source, raw, first in zip(*(later[c].to_pylist() for c in
+                                                          ("statement_id", "source", "raw_json", "first_raw")), strict=True)
+            if raw != first and _content(raw) != _content(first)
+        ]
+        return Repeats(later.select(["statement_id", "_file", "source"]), conflicts)
+
+    def remove_copies(self, copies: pa.Table) -> int:
+        """Rewrite each file holding one of ``copies`` without it; returns the rows removed.
+
+        A file keeps its name even when no row is left: part files are replaced whole, and the
+        changed size makes every cache of a remote lake fetch the new version (a deleted file
+        would come back from a cache that still holds it).
+        """
+        removed = 0
+        with self.write_lock():
+            for file in sorted(set(copies["_file"].to_pylist())):
+                ids = copies.filter(pc.equal(copies["_file"], file))["statement_id"]
+                table = pq.read_table(file, partitioning=None)
+                kept = table.filter(pc.invert(pc.is_in(table["statement_id"], value_set=ids)))
+                write_parquet_atomically(kept, Path(file))
+                removed += table.num_rows - kept.num_rows
+        return removed
 
     def write_quarantine(self, table: pa.Table, source: str, batch_id: str) -> set[str]:
         """Append quarantine rows not already there; returns the keys of the rows written, so the
