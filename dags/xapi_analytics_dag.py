@@ -11,8 +11,6 @@ same code by hand.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.sdk import Asset, dag, task
 
 from xapi_ingest.app import steps
@@ -23,10 +21,7 @@ SETTINGS = Settings.from_env()
 
 @dag(
     schedule=[Asset(steps.STATEMENTS_ASSET)],
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=steps.task_defaults(SETTINGS),
+    **steps.dag_defaults(SETTINGS),
     tags=["xapi", "analytics"],
     doc_md=__doc__,
 )

@@ -18,8 +18,6 @@ All logic is in ``xapi_ingest.app.steps``; ``xapi-pipeline pull`` runs the same 
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.sdk import Asset, TriggerRule, dag, task
 
 from xapi_ingest.app import steps
@@ -32,10 +30,7 @@ STATEMENTS_LAKE = Asset(steps.STATEMENTS_ASSET)
 
 @dag(
     schedule=SETTINGS.ingest_schedule,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=steps.task_defaults(SETTINGS),
+    **steps.dag_defaults(SETTINGS),
     tags=["xapi", "ingest"],
     doc_md=__doc__,
 )

@@ -225,6 +225,7 @@ class AirflowCluster:
     env: Mapping[str, str]  # the project's settings (XAPI_*, LRS credentials, AWS_*) for every component
     workers: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: {"worker1": {}, "worker2": {}})
     password: str = field(default_factory=lambda: secrets.token_urlsafe(12), repr=False)
+    api_port: int = 0  # 0: a free one
     processes: dict[str, Process] = field(default_factory=dict, init=False)
     base_url: str = field(default="", init=False)
     _pg_data: Path | None = field(default=None, init=False, repr=False)
@@ -251,7 +252,7 @@ class AirflowCluster:
         self._pg_data = Path(tempfile.mkdtemp(prefix="xapi-airflow-pg-"))
         self.processes["postgres"], database = start_postgres(self.folder, self._pg_data)
         self.processes["redis"], broker = start_redis(self.folder)
-        api_port = free_port()
+        api_port = self.api_port or free_port()
         self.base_url = f"http://127.0.0.1:{api_port}"
         env = {**os.environ, **self.env, **airflow_settings(home, api_port, database, broker)}
         airflow = [sys.executable, "-m", "airflow"]

@@ -4,6 +4,7 @@ runs on the scheduler, the analytics DAG follows from the lake Asset, and Ctrl-C
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,10 +12,10 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from devtools import REPO_ROOT
+from devtools.airflow_cluster import AirflowApi
 from devtools.local_lrs import free_port
 
 pytestmark = pytest.mark.integration  # real processes: see [tool.pytest.ini_options] markers
@@ -55,20 +56,14 @@ def test_make_airflow_runs_both_dags_and_stops_cleanly(tmp_path: Path) -> None:
         _wait("the launcher to print the UI address", lambda: any(f"127.0.0.1:{port}" in line for line in printed)
               or launcher.poll() is not None, timeout=900)
         assert launcher.poll() is None, "".join(printed)
-        api = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v2", timeout=60)
-        assert sorted(dag["dag_id"] for dag in api.get("/dags").json()["dags"]) == ["xapi_analytics", "xapi_ingest"]
-        assert api.get("/importErrors").json()["total_entries"] == 0
-        run_id = api.post("/dags/xapi_ingest/dagRuns", json={"logical_date": None}).json()["dag_run_id"]
-
-        def ingest_state() -> str | None:
-            state = api.get(f"/dags/xapi_ingest/dagRuns/{run_id}").json()["state"]
-            return state if state in ("success", "failed") else None
-
-        assert _wait("the triggered ingest run", ingest_state, timeout=900) == "success"
+        password = re.search(r"login: admin / (\S+)", "".join(printed)).group(1)
+        api = AirflowApi.login(f"http://127.0.0.1:{port}", "admin", password)
+        assert api.dag_ids() == ["xapi_analytics", "xapi_ingest"] and api.import_errors() == []
+        run_id = api.trigger("xapi_ingest")
+        assert api.wait_for_run("xapi_ingest", run_id, timeout=900) == "success"
 
         def analytics_done() -> list[str]:
-            runs = api.get("/dags/xapi_analytics/dagRuns").json()["dag_runs"]
-            return [run["state"] for run in runs
+            return [run["state"] for run in api.runs("xapi_analytics")
                     if run["run_type"] == "asset_triggered" and run["state"] in ("success", "failed")]
 
         assert "success" in _wait("an Asset-triggered analytics run", analytics_done, timeout=900)
@@ -78,4 +73,4 @@ def test_make_airflow_runs_both_dags_and_stops_cleanly(tmp_path: Path) -> None:
         launcher.wait(timeout=120)
     assert launcher.returncode == 0, "".join(printed)[-3000:]
     assert "stopped" in "".join(printed)
-    assert _processes_with_home(out / "airflow") == []
+    assert _processes_with_home(out / "airflow" / "airflow") == []

@@ -7,6 +7,7 @@ that only exist beside the source tree.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,12 @@ from devtools import REPO_ROOT
 def install_wheel(folder: Path) -> Path:
     """Build the wheel (no network: the environment's setuptools) and install it, without its
     dependencies (they are this environment's), into ``folder/site``; returns that folder."""
-    dist, site = folder / "dist", folder / "site"
+    dist, site, source = folder / "dist", folder / "site", folder / "source"
+    # a copy, so a stale build/ folder of the checkout cannot slip old modules into the wheel
+    shutil.copytree(REPO_ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "*.egg-info", "demo-output", "airflow-local", "__pycache__", ".*_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(dist), str(REPO_ROOT)], check=True, capture_output=True)
+                    "--wheel-dir", str(dist), str(source)], check=True, capture_output=True)
     wheel = next(dist.glob("xapi_pipeline-*.whl"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, capture_output=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +43,19 @@ def pseudonymizer(settings: Settings) -> Pseudonymizer:
     return Pseudonymizer(load_key(key), settings.analyst_drop_extensions)
 
 
-def task_defaults(settings: Settings) -> dict[str, object]:
-    """Airflow ``default_args`` shared by both DAGs: bounded retries with back-off and a timeout."""
+def dag_defaults(settings: Settings) -> dict[str, object]:
+    """What both DAGs share: no catch-up and one run at a time (pulls start from watermarks, not
+    data intervals), and task defaults of bounded retries with back-off and a timeout."""
     return {
-        "retries": settings.task_retries,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-        "execution_timeout": timedelta(hours=1),
+        "start_date": datetime(2026, 1, 1),
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": {
+            "retries": settings.task_retries,
+            "retry_delay": timedelta(minutes=2),
+            "retry_exponential_backoff": True,
+            "execution_timeout": timedelta(hours=1),
+        },
     }
 
 
