@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (devtools/ and tests/ come from the checkout)
 import msgspec
 from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 

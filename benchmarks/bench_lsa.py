@@ -26,6 +26,7 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
+import _checkout  # noqa: F401  (devtools/ and tests/ come from the checkout)
 import numpy as np
 import pandas as pd
 import pyarrow as pa

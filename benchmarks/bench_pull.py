@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin
 
+import _checkout  # noqa: F401  (devtools/ and tests/ come from the checkout)
 import httpx
 from bench_ingest import measure, peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
@@ -92,7 +93,7 @@ def main() -> None:
     statements = list(realistic_statements(args.count))
     with tempfile.TemporaryDirectory() as scratch:
         # the test server gets a process of its own, as a real LRS would: in ours it would compete for the GIL
-        with subprocess.Popen([sys.executable, "-m", "tests.fault_lrs", "--count", str(args.count)],
+        with subprocess.Popen([sys.executable, "-m", "tests.support.fault_lrs", "--count", str(args.count)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO) as server:
             endpoint = server.stdout.readline().strip()
             compare("fault-free test server (own process)", endpoint, None, args.count, args.page_size, args.repeats,
