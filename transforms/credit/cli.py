@@ -38,4 +38,6 @@ def cmd_credit(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
     print("\n".join(summary.lines()))
+    for warning in summary.warnings():
+        print(warning, file=sys.stderr)
     return ExitCode.OK

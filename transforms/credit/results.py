@@ -35,3 +35,10 @@ class CreditRunSummary:
             f"unmatched actors {self.unmatched_actors}; unlisted resources for review {self.unlisted_resources}",
             f"outputs: {self.output_dir} ({self.elapsed_seconds:.1f} s)",
         ]
+
+    def warnings(self) -> list[str]:
+        """What a person should look at before trusting the figures (the CLI and the DAG both show it)."""
+        if self.ledger_rows == 0 and self.unmatched_actors:
+            return [f"warning: no statement's actor matches the roster; the {self.unmatched_actors} unmatched actors "
+                    f"are listed in {self.output_dir / 'unmatched_actors.csv'} (check the roster's IFIs)"]
+        return []

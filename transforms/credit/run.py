@@ -74,7 +74,10 @@ def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: st
     registry, snapshot_id = load_registry(registry_path, policy)
     identities, memberships = load_roster(roster_path)
     run_id, computed_at = new_run_id()
-    with connect(Lake(Path(lake_root)), "restricted") as con:
+    lake = Lake(Path(lake_root))
+    if not lake.root.is_dir():
+        raise FileNotFoundError(f"no lake at {lake_root}: ingest or pull statements into it first")
+    with connect(lake, "restricted") as con:
         ledger, evidence = build_ledger(con, policy, registry, identities, memberships,
                                         Provenance(run_id, computed_at, policy, snapshot_id))
     as_of = evidence.statement_watermark

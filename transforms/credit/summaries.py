@@ -81,8 +81,10 @@ def teacher_summaries(ledger: pd.DataFrame, memberships: pd.DataFrame, policy: P
     members = memberships.copy()
     scope = _scope(ledger, members, policy)
     names = members.drop_duplicates("teacher_id").set_index("teacher_id")["display_name"]
-    summary = scope.merge(totals, how="outer", on=["teacher_id", "institution_id", "period_kind", "period_id"],
-                          suffixes=("", "_ledger"))
+    keys = ["teacher_id", "institution_id", "period_kind", "period_id"]
+    # an empty side (no actor on the roster, an empty lake) comes back untyped: align the keys' types
+    scope[keys], totals[keys] = scope[keys].astype(object), totals[keys].astype(object)
+    summary = scope.merge(totals, how="outer", on=keys, suffixes=("", "_ledger"))
     summary["display_name"] = summary["teacher_id"].map(names)
     hours = ["credited_total", *(f"credited_{name}" for name in policy.buckets), "capped_hours", "overlap_hours",
              "pending_hours"]

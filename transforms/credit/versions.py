@@ -65,6 +65,8 @@ def fingerprint(ledger: pd.DataFrame, policy_sha256: str, registry_snapshot_id: 
 
 
 def _content_id(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    if frame.empty:  # a row-wise agg over no rows returns a frame, not a series
+        return pd.Series([], index=frame.index, dtype=object)
     text = frame[columns].astype(str).agg("|".join, axis=1)
     return text.map(lambda value: hashlib.sha256(value.encode()).hexdigest()[:24])
 

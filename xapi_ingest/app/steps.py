@@ -174,4 +174,6 @@ def run_credit(settings: Settings) -> dict[str, object]:
                          settings.reports / "credit")
     for line in summary.lines():
         log.info("%s", line)
+    for warning in summary.warnings():
+        log.warning("%s", warning)
     return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(summary).items()}

@@ -108,3 +108,30 @@ def test_shipped_config_matches_the_demo_generator(tmp_path):
     assert len({s["id"] for s in cluster.statements}) == len(cluster.statements)
     institutions = {row["institution_id"] for row in cluster.roster}
     assert (len(cluster.roster), institutions) == (150, {"S-17", "S-42", "C-03"})
+
+
+def _credit_args(lake: Path, out: Path) -> list[str]:
+    return ["credit", "--lake", str(lake), "--policy", str(CONFIG / "policy.yaml"), "--registry",
+            str(CONFIG / "registry.csv"), "--roster", str(CONFIG / "roster.csv"), "--out", str(out), "--no-statements"]
+
+
+def test_a_lake_whose_actors_match_no_teacher_gives_empty_summaries_and_one_warning(tmp_path, capsys):
+    """A roster typo used to end in a pandas merge traceback."""
+    sample = tmp_path / "statements.ndjson"
+    assert main(["sample", "--out", str(sample), "--count", "60"]) == 0
+    assert main(["ingest-file", str(sample), "--source", "moodle-a", "--lake", str(tmp_path / "lake"), "--no-publish"]) == 0
+    capsys.readouterr()
+    assert main(_credit_args(tmp_path / "lake", tmp_path / "out")) == 0
+    shown = capsys.readouterr()
+    warnings = [line for line in shown.err.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "unmatched_actors.csv" in warnings[0], shown.err
+    version = tmp_path / "out" / "versions" / "v0001"
+    assert (version / "teacher_summary.csv").read_text().count("\n") == 1  # the header only
+    assert (version / "unmatched_actors.csv").read_text().count("\n") > 1
+
+
+def test_a_missing_lake_is_one_line(tmp_path, capsys):
+    assert main(_credit_args(tmp_path / "no-such-lake", tmp_path / "out")) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: no lake at") and error.count("\n") == 1
+    assert not (tmp_path / "out" / "versions").exists()
