@@ -136,3 +136,30 @@ def test_a_full_disk_names_the_file_and_leaves_the_lake_consistent(tmp_path, sta
     monkeypatch.setattr(os, "fsync", real_fsync)  # space freed: the re-run writes the statement once
     assert main(ingest) == 0
     assert "valid 1" in capsys.readouterr().out
+
+
+def test_relative_lake_paths_work_from_the_working_directory(tmp_path, statement, capsys, monkeypatch):
+    """The gate's report stores need absolute folders; a user types `--lake lake`."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "cli-test-key-0123456789abcdef")
+    _write(tmp_path / "in.ndjson", [json.dumps(statement)])
+    assert main(["ingest-file", "in.ndjson", "--source", "moodle-a", "--lake", "lake"]) == 0
+    assert "analyst zone: 1 new file(s)" in capsys.readouterr().out
+    assert main(["publish", "--lake", "lake"]) == 0
+    assert "error" not in capsys.readouterr().err
+
+
+def test_sql_csv_writes_lists_as_json(tmp_path, statement, capsys, monkeypatch):
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "cli-test-key-0123456789abcdef")
+    parents = ["https://lms.example.org/course/1", "https://lms.example.org/course/2"]
+    with_parents = {**statement, "context": {"contextActivities": {"parent": [{"id": iri} for iri in parents]}}}
+    _write(tmp_path / "in.ndjson", [json.dumps(with_parents)])
+    lake = str(tmp_path / "lake")
+    assert main(["ingest-file", str(tmp_path / "in.ndjson"), "--source", "moodle-a", "--lake", lake]) == 0
+    capsys.readouterr()
+    assert main(["sql", "--lake", lake, "--format", "csv", "SELECT context_parent_ids FROM statements"]) == 0
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert json.loads(rows[0]["context_parent_ids"]) == parents

@@ -203,6 +203,7 @@ def _context(reports_dir: Path | None) -> Any:
         data_docs_sites={},
     )
     if reports_dir is not None:
+        reports_dir = reports_dir.resolve()  # GX's file stores refuse a relative base directory
         config.stores["validation_results_store"] = {
             "class_name": "ValidationResultsStore",
             "store_backend": {"class_name": "TupleFilesystemStoreBackend",

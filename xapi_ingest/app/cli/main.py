@@ -32,6 +32,7 @@ from xapi_ingest.xapi.validator import Issue, StatementValidator
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
 _VERSIONS = ("auto", "1.0.3", "2.0.0")
 
@@ -298,10 +299,21 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def _print_relation(relation: duckdb.DuckDBPyRelation, fmt: str) -> None:
     if fmt == "table":
         relation.show(max_rows=1000, max_width=200)
+    elif fmt == "csv":
+        sys.stdout.write(_nested_as_json(relation.to_arrow_table()).to_pandas().to_csv(index=False))
     else:
-        frame = relation.df()
-        sys.stdout.write(frame.to_csv(index=False) if fmt == "csv"
-                         else frame.to_json(orient="records", lines=True, date_format="iso"))
+        sys.stdout.write(relation.df().to_json(orient="records", lines=True, date_format="iso"))
+
+
+def _nested_as_json(table: pa.Table) -> pa.Table:
+    """Lists and structs as JSON text, so a CSV cell reads back with any JSON parser (not a Python repr)."""
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_nested(field.type):
+            text = [None if value is None else json.dumps(value, default=str) for value in table.column(index).to_pylist()]
+            table = table.set_column(index, pa.field(field.name, pa.string()), pa.array(text, pa.string()))
+    return table
 
 
 def cmd_rules(_: argparse.Namespace) -> int:
