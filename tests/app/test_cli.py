@@ -163,3 +163,25 @@ def test_sql_csv_writes_lists_as_json(tmp_path, statement, capsys, monkeypatch):
 
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert json.loads(rows[0]["context_parent_ids"]) == parents
+
+
+def test_ingest_after_a_key_rotation_keeps_the_data_and_says_why_nothing_was_published(
+        tmp_path, statement, capsys, monkeypatch):
+    lake = str(tmp_path / "lake")
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "the-first-key-0123456789abcdef")
+    assert main(["ingest-file", str(_write(tmp_path / "a.ndjson", [json.dumps(statement)])), "--source", "moodle-a",
+                 "--lake", lake]) == 0
+    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "a-rotated-key-0123456789abcdef")
+    later = {**statement, "id": "0d7f4b63-7c2a-4a77-9d0e-5f0e7a1c2b3d"}
+    capsys.readouterr()
+    assert main(["ingest-file", str(_write(tmp_path / "b.ndjson", [json.dumps(later)])), "--source", "moodle-a",
+                 "--lake", lake]) == 0
+    error = capsys.readouterr().err
+    assert "analyst zone not published" in error and "--rebuild" in error and "Traceback" not in error
+
+
+def test_a_batch_size_below_one_is_refused_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["ingest-file", "x.ndjson", "--source", "moodle-a", "--lake", str(tmp_path), "--batch-size", "0"])
+    assert exited.value.code == 2
+    assert "at least 1" in capsys.readouterr().err

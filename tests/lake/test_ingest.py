@@ -222,3 +222,31 @@ def test_copies_written_by_two_stale_caches_settle_to_the_first_stored(tmp_path)
     assert quarantined == [("lms-b", changed["id"], ["lake.id-conflict"])]  # nothing is lost
     assert settle_repeated_ids(lake) == RepeatCounts()  # settled: a re-run changes nothing
     assert check_batches(lake.root).passed  # the emptied batch of lms-b has nothing left to fail
+
+
+def _two_stale_caches(tmp_path, statements):
+    """One lake holding every statement twice: two workers' caches, each ingested one source, met."""
+    lake, stale = Lake(tmp_path / "worker1"), Lake(tmp_path / "worker2")
+    _ingest(lake, _ndjson(tmp_path / "a.ndjson", statements), source="lms-a")
+    _ingest(stale, _ndjson(tmp_path / "b.ndjson", statements), source="lms-b")
+    shutil.copytree(stale.statements_dir, lake.statements_dir, dirs_exist_ok=True)
+    return lake
+
+
+def test_settling_also_removes_the_published_twins_of_later_copies(tmp_path):
+    from xapi_ingest.publish.privacy import Pseudonymizer, publish
+
+    shared = list(realistic_statements(8))
+    lake = _two_stale_caches(tmp_path, shared)
+    publish(lake, Pseudonymizer(b"settle-test-key-0123456789"), include_unchecked=True)  # both copies published
+    settle_repeated_ids(lake)
+    with connect(lake, "analyst") as con:
+        ids = [row[0] for row in con.execute("SELECT statement_id FROM statements").fetchall()]
+    assert sorted(ids) == sorted(s["id"] for s in shared)  # one analyst row per id, like the restricted zone
+
+
+def test_a_repeat_is_counted_once_however_often_the_lake_holds_it(tmp_path):
+    shared = list(realistic_statements(3))
+    lake = _two_stale_caches(tmp_path, shared)
+    counts = _ingest(lake, _ndjson(tmp_path / "again.ndjson", shared), source="lms-a")
+    assert (counts.read, counts.duplicates, counts.valid) == (3, 3, 0)  # read = written + quarantined + duplicates

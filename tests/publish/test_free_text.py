@@ -79,3 +79,16 @@ def test_identifiers_in_free_text_become_pseudonyms(tmp_path):
     assert result_extensions["https://example.org/xapi/ext/cc"] == [jane]
     assert DROPPED not in result_extensions and DROPPED not in row["context_extensions"]
     assert json.loads(row["context_extensions"]) == {"https://example.org/xapi/ext/mentor": jane}
+
+
+def test_an_agent_like_extension_whose_identifier_is_not_text_still_publishes(tmp_path):
+    """{"openid": 42} is valid free-form extension data; it once made every publish fail."""
+    statement = {"actor": {"mbox": "mailto:a@example.org"}, "verb": {"id": "http://x.org/v"},
+                 "object": {"id": "http://x.org/o"},
+                 "result": {"extensions": {"http://x.org/e": {"openid": 42, "mbox": 7}}}}
+    raw = json.dumps(statement)
+    lake = Lake(tmp_path / "lake")
+    assert Ingestor(lake, "moodle-a").ingest([("seeded", RawRecord(0, 1, raw, statement))]).valid == 1
+    (twin,) = publish(lake, Pseudonymizer(KEY), include_unchecked=True)
+    assert json.loads(pq.read_table(twin).column("result_extensions")[0].as_py()) == {
+        "http://x.org/e": {"openid": 42, "mbox": 7}}

@@ -103,3 +103,13 @@ def test_malformed_first_line_then_a_blank_line_is_still_ndjson(tmp_path):
     path.write_text('{"a": \n\n' + json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n")
     records = list(read_records(path))
     assert [(r.line, r.rule if r.error else "ok") for r in records] == [(1, "json.malformed"), (3, "ok"), (4, "ok")]
+
+
+@pytest.mark.parametrize("scalar", ["NaN", "tru", "Infinity"])
+def test_a_bad_scalar_between_statements_is_quarantined_alone(tmp_path, scalar):
+    """The scalar's end is its own delimiter: the next statement is not swallowed into its record."""
+    path = tmp_path / "array.json"
+    path.write_text(f"[{json.dumps(GOOD)}, {scalar}, {json.dumps(GOOD)}]")
+    records = list(read_records(path))
+    assert [record.value is not None for record in records] == [True, False, True]
+    assert records[1].raw.strip() == scalar

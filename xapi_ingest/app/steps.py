@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xapi_ingest.app.settings import Settings
+from xapi_ingest.lake.ingest import RepeatCounts, settle_repeated_ids
 from xapi_ingest.lake.remote import working_lake as _working_lake
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.voids import apply_voids
@@ -84,6 +85,7 @@ class Publication:
     report: QualityReport | None
     gate_error: QualityGateError | None
     published: list[Path]
+    repeats: RepeatCounts
     unchecked_published: int = 0  # files published without a check (the gate was skipped)
 
 
@@ -98,16 +100,21 @@ def gate_then_publish(lake: Lake, settings: Settings, *, reports: Path | None = 
     from xapi_ingest.quality.gate import QualityGateError, check_batches
 
     keyed = pseudonymizer(settings)
+    # pulls on workers with separate caches may have stored one statement twice: one copy stays
+    repeats = settle_repeated_ids(lake)
+    if repeats.removed:
+        log.info("removed %d later copies of statements stored by more than one source (%d with different "
+                 "content, quarantined as lake.id-conflict)", repeats.removed, repeats.conflicts)
     if skip_gate:
         unchecked = {lake.analyst_twin(path) for path in unpublished_unchecked(lake)}
         published = publish(lake, keyed, include_unchecked=True)
-        return Publication(None, None, published, sum(path in unchecked for path in published))
+        return Publication(None, None, published, repeats, sum(path in unchecked for path in published))
     gate_error: QualityGateError | None = None
     try:
         report = check_batches(lake.root, None, reports, suite_path=settings.suite_path)
     except QualityGateError as exc:
         gate_error, report = exc, exc.report
-    return Publication(report, gate_error, publish(lake, keyed))
+    return Publication(report, gate_error, publish(lake, keyed), repeats)
 
 
 def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> dict[str, object]:
@@ -122,23 +129,18 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
     analytics for all sources) until someone releases it.
     """
     from xapi_ingest.lake.holds import BatchHolds
-    from xapi_ingest.lake.ingest import settle_repeated_ids
 
     with working_lake(settings) as lake:
-        repeats = settle_repeated_ids(lake)  # concurrent pulls on separate caches may store one statement twice
-        if repeats.removed:
-            log.info("removed %d later copies of statements stored by more than one source (%d with different "
-                     "content, quarantined as lake.id-conflict)", repeats.removed, repeats.conflicts)
         held_before = set(BatchHolds(lake).held())
         outcome = gate_then_publish(lake, settings, reports=settings.reports)
-    report, gate_error = outcome.report, outcome.gate_error
+        still_held = sorted(held_before & set(BatchHolds(lake).held()))
+    report, gate_error, repeats = outcome.report, outcome.gate_error, outcome.repeats
     assert report is not None  # the gate ran
-    still_held = sorted(batch.batch_id for batch in report.failed_batches if batch.batch_id in held_before)
     if still_held:
         log.warning("%d batch(es) held by earlier runs are still unpublished: %s; inspect them, then "
                     "'xapi-pipeline release --lake LAKE --batch ID'", len(still_held), ", ".join(still_held))
-    if gate_error is not None and len(still_held) < len(report.failed_batches):
-        raise gate_error
+    if gate_error is not None and any(batch.batch_id not in held_before for batch in report.failed_batches):
+        raise gate_error  # a batch of this run is newly held
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
     return {"statements_pulled": pulled, "published_files": len(outcome.published), "still_held": still_held,
             "repeated_ids_removed": repeats.removed, "repeated_id_conflicts": repeats.conflicts, **report.as_dict()}

@@ -228,7 +228,9 @@ def settle_repeated_ids(lake: Lake) -> RepeatCounts:
     message = "a statement with this id is already in the lake with different content"
     by_source: dict[str, _Quarantine] = {}
     for source, statement_id, raw in repeats.conflicts:
-        quarantine = by_source.setdefault(source, _Quarantine(source, new_batch_id(), datetime.now(UTC)))
+        if source not in by_source:
+            by_source[source] = _Quarantine(source, new_batch_id(), datetime.now(UTC))
+        quarantine = by_source[source]
         quarantine.add(RawRecord(-1, 0, raw, None), "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
     for source, quarantine in by_source.items():
         lake.write_quarantine(quarantine.table(), source, quarantine.batch_id)

@@ -31,7 +31,8 @@ WRITE_LOCK = ".write.lock"
 # Small files that describe the data (watermarks, holds): a sync sends them after the data so a
 # remote watermark never runs ahead of the remote data.
 METADATA_PREFIXES = ("_state/", "_quality/")
-# Files rewritten in place (everything else is written once under a unique name).
+# Files rewritten in place often (everything else is written under a unique name, and rewritten only
+# when repeated statement ids are settled: a rare, smaller file).
 REWRITTEN_PREFIXES = (*METADATA_PREFIXES, "derived/")
 
 

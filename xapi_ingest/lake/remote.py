@@ -95,7 +95,7 @@ def snapshot(lake: Lake) -> Snapshot:
 
 
 def _same(relative: str, source: pafs.FileInfo, target: pafs.FileInfo | None) -> bool:
-    """Part files are never rewritten (their names are unique per batch), so a copy of the same size
+    """Part files are rewritten only when repeated ids are settled, and that shrinks them, so a copy of the same size
     is the same file; the few small files rewritten in place are always copied (object stores
     keep modification times only to the second, too coarse to compare)."""
     return target is not None and target.size == source.size and not relative.startswith(_REWRITTEN)

@@ -81,8 +81,8 @@ ANALYST_PSEUDONYMIZED = (
 
 ISSUE = pa.struct([("path", pa.string()), ("rule", pa.string()), ("message", pa.string())])
 QUARANTINE_COLUMNS: list[tuple[str, pa.DataType, str]] = [
-    ("quarantine_key", pa.string(), "sha256 of source and content (raw text, or the statement without "
-                                    "stored/authority/version); makes re-ingest idempotent"),
+    ("quarantine_key", pa.string(), "sha256 of source, place (file, line, index; none for an LRS statement, whose "
+                                    "bytes carry id and stored) and raw text; makes re-ingest idempotent"),
     ("statement_id", pa.string(), "the statement's id, when it had a readable one"),
     ("origin", pa.string(), "file path or LRS page the record came from"),
     ("record_index", pa.int64(), "0-based position of the record in its origin"),

@@ -68,8 +68,6 @@ def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
     return table.filter(is_first), table.filter(pc.invert(is_first))
 
 
-
-
 def _content(raw: str) -> object:
     """What must match for a repeat to be a duplicate: not what an LRS assigns on storing, and
     not the letter case of the id (UUIDs compare case-insensitively)."""
@@ -165,10 +163,11 @@ class Lake:
         with self.write_lock():
             existing = self._existing(self.statements_dir, "statement_id", table["statement_id"])
             if existing.num_rows:
-                result.duplicates += existing.num_rows
                 result.conflicts += self._conflicts(table, existing)
                 is_new = pc.invert(pc.is_in(table["statement_id"], value_set=existing["statement_id"]))
-                table = table.filter(is_new)
+                new = table.filter(is_new)
+                result.duplicates += table.num_rows - new.num_rows  # incoming rows, however often the lake holds them
+                table = new
             for stored_date, part in _split_by_date(table, "stored", "ingested_at"):
                 path = self.statements_dir / f"source={source}" / f"stored_date={stored_date}" / f"part-{batch_id}.parquet"
                 write_parquet_atomically(part, path)
@@ -203,7 +202,7 @@ class Lake:
                           "source": pa.array([], pa.string())})
         if not files:
             return Repeats(empty)
-        with duckdb.connect() as con:
+        with _lookup_connection() as con:
             repeated = con.sql("SELECT statement_id FROM read_parquet($files, hive_partitioning = false) "
                                "GROUP BY statement_id HAVING count(*) > 1", params={"files": files}).to_arrow_table()
             if not repeated.num_rows:
@@ -227,7 +226,8 @@ class Lake:
         return Repeats(later.select(["statement_id", "_file", "source"]), conflicts)
 
     def remove_copies(self, copies: pa.Table) -> int:
-        """Rewrite each file holding one of ``copies`` without it; returns the rows removed.
+        """Rewrite each file holding one of ``copies`` without it, and its analyst twin if it was
+        published; returns the restricted rows removed.
 
         A file keeps its name even when no row is left: part files are replaced whole, and the
         changed size makes every cache of a remote lake fetch the new version (a deleted file
@@ -237,10 +237,10 @@ class Lake:
         with self.write_lock():
             for file in sorted(set(copies["_file"].to_pylist())):
                 ids = copies.filter(pc.equal(copies["_file"], file))["statement_id"]
-                table = pq.read_table(file, partitioning=None)
-                kept = table.filter(pc.invert(pc.is_in(table["statement_id"], value_set=ids)))
-                write_parquet_atomically(kept, Path(file))
-                removed += table.num_rows - kept.num_rows
+                removed += _rewrite_without(Path(file), ids)
+                twin = self.analyst_dir / Path(file).relative_to(self.statements_dir)
+                if twin.exists():  # statement ids are not pseudonymized, so the twin drops the same rows
+                    _rewrite_without(twin, ids)
         return removed
 
     def write_quarantine(self, table: pa.Table, source: str, batch_id: str) -> set[str]:
@@ -260,6 +260,14 @@ class Lake:
                 path = self.quarantine_dir / f"source={source}" / f"ingest_date={ingest_date}" / f"part-{batch_id}.parquet"
                 write_parquet_atomically(part.cast(QUARANTINE), path)
         return set(table["quarantine_key"].to_pylist())
+
+
+def _rewrite_without(path: Path, ids: pa.Array) -> int:
+    """Replace ``path`` by itself without the rows of ``ids`` (schema metadata kept); returns rows removed."""
+    table = pq.read_table(path, partitioning=None)
+    kept = table.filter(pc.invert(pc.is_in(table["statement_id"], value_set=ids)))
+    write_parquet_atomically(kept, path)
+    return table.num_rows - kept.num_rows
 
 
 def _split_by_date(table: pa.Table, column: str, fallback: str) -> Iterator[tuple[str, pa.Table]]:

@@ -88,7 +88,7 @@ def _ifi(agent: dict[str, Any]) -> str | None:
     """The canonical IFI of an agent-like extension value; None when its IFI is not text (not an agent)."""
     try:
         return canonical_ifi(agent)
-    except AttributeError:  # e.g. {"mbox": 5}: free-form extension data, scrubbed like any other
+    except (AttributeError, TypeError):  # e.g. {"mbox": 5}, {"openid": 42}: free-form data, scrubbed like any other
         return None
 
 

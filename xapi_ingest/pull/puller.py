@@ -197,7 +197,7 @@ class Puller:
                 if batch.read >= self.source.commit_every or not page.more or budget_spent:
                     self._commit(batch, summary)
                     batch = None
-                    self._advance(state, query, page, summary)
+                    self._advance(state, query, page)
                 if budget_spent:
                     summary.backlog_remaining = True
                     break
@@ -300,7 +300,7 @@ class Puller:
         if self.on_progress:
             self.on_progress(summary)
 
-    def _advance(self, state: PullState, query: _Query, page: Page, summary: PullSummary) -> None:
+    def _advance(self, state: PullState, query: _Query, page: Page) -> None:
         """Move the watermark over what is now committed, and remember where to resume."""
         finished = not page.more
         if finished or (query.in_stored_order and state.sends_consistent_through and state.since_field != "timestamp"):

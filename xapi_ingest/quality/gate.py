@@ -366,7 +366,9 @@ def _record_verdicts(lake: Lake, report: QualityReport, files: dict[str, list[Pa
             "critical": [asdict(finding) for finding in batch.critical],
             "result_file": str(report.result_file), "data_docs": str(report.data_docs),
         })
-        for path in files[batch.batch_id]:
+        # every published file the hold covers, also those of the batch checked (and published) before
+        held = [path for path in lake.files(lake.statements_dir) if batch_covers(batch.batch_id, file_batch_id(path))]
+        for path in held:
             twin = lake.analyst_twin(path)
             if twin.exists():
                 twin.unlink()

@@ -150,7 +150,7 @@ def _skip_space(text: str, pos: int) -> int:
     return _SPACE.match(text, pos).end()  # type: ignore[union-attr]  # matches the empty string
 
 
-def _value_end(text: str, pos: int) -> int | None:
+def value_end(text: str, pos: int) -> int | None:
     if text[pos:pos + 1] in ("[", "{"):
         return container_end(text, pos)
     match = _SCALAR.match(text, pos)
@@ -167,7 +167,7 @@ def split_array(text: str, pos: int) -> tuple[list[tuple[int, int]], int] | None
     pos = _skip_space(text, pos + 1)
     if text.startswith("]", pos):
         return spans, pos + 1
-    while (end := _value_end(text, pos)) is not None:
+    while (end := value_end(text, pos)) is not None:
         spans.append((pos, end))
         pos = _skip_space(text, end)
         if text.startswith("]", pos):
@@ -194,7 +194,7 @@ def split_object(text: str) -> dict[str, tuple[int, int]] | None:
         if not text.startswith(":", pos):
             return None
         start = _skip_space(text, pos + 1)
-        end = _value_end(text, start)
+        end = value_end(text, start)
         if end is None:
             return None
         try:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
-from xapi_ingest.xapi.decode import MALFORMED, STDLIB_STRICT, container_end, decode_statement
+from xapi_ingest.xapi.decode import MALFORMED, STDLIB_STRICT, decode_statement, value_end
 
 _CHUNK = 1 << 20
 _MAX_STATEMENT = 64 << 20  # a longer value is malformed input, not a statement
@@ -190,7 +190,7 @@ class _Buffer:
             try:
                 _, end = STDLIB_STRICT.raw_decode(self.data, self.pos)
             except (RecursionError, ValueError) as exc:
-                found = container_end(self.data, self.pos)
+                found = value_end(self.data, self.pos)  # a bad scalar (NaN, tru) ends at its own delimiter
                 if found is None and len(self.data) - self.pos < _MAX_STATEMENT and self.more():
                     continue
                 if found is None:

@@ -25,6 +25,7 @@ from xapi_ingest.lake.remote import add_lake_argument, is_remote, working_lake
 from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.privacy import KEY_ENV, MissingKeyError, publish
+from xapi_ingest.pull.client import safe_url
 from xapi_ingest.xapi.reader import TRUNCATED, UNREADABLE_RULES, InputError, RawRecord, read_records, records_with_origin
 from xapi_ingest.xapi.rules import RULES
 from xapi_ingest.xapi.samples import realistic_statements
@@ -49,6 +50,13 @@ def _add_skip_gate_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-quality-gate", action="store_true",
                         help="publish batches the data-quality gate has not checked (said in the output; the next "
                              "`check` still checks them and withdraws a failing batch)")
+
+
+def _positive(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lake_argument(ingest)
     ingest.add_argument("--tolerate", action="append", default=[], metavar="RULE",
                         help="accept statements whose only issues are this rule id (repeatable)")
-    ingest.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+    ingest.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
                         help="statements per write (bounds memory; default: %(default)s)")
     ingest.add_argument("--no-publish", action="store_true",
                         help=f"do not check and publish to the analyst zone (it needs {KEY_ENV})")
@@ -211,7 +219,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return status
     try:
         return max(status, _gate_then_publish(lake, args))
-    except MissingKeyError as exc:
+    except (MissingKeyError, ValueError) as exc:  # no key, or another key than the analyst zone's
         print(f"analyst zone not published: {exc}", file=sys.stderr)
     return status
 
@@ -411,9 +419,16 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "sync" or not is_remote(getattr(args, "lake", "")):
         return _COMMANDS[args.command](args)
     # a URI: work on a synced local copy
-    with working_lake(args.lake, write=args.command in _WRITERS, cache_root=args.settings.lake_cache) as lake:
-        args.lake = lake.root
-        return _COMMANDS[args.command](args)
+    uri = safe_url(str(args.lake))
+    try:
+        with working_lake(args.lake, write=args.command in _WRITERS, cache_root=args.settings.lake_cache) as lake:
+            args.lake = lake.root
+            return _COMMANDS[args.command](args)
+    except WriteError:
+        raise
+    except OSError as exc:  # an unreachable bucket, refused credentials
+        print(f"error: {exc} (lake {uri})", file=sys.stderr)
+        return ExitCode.UNUSABLE
 
 
 if __name__ == "__main__":
