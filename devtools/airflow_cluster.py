@@ -60,10 +60,10 @@ class Process:
         import psutil
 
         pids = []
-        for proc in psutil.process_iter(["pid"]):
+        for proc in psutil.process_iter(["pid", "status"]):
             try:
-                if os.getsid(proc.pid) == self.session:
-                    pids.append(proc.pid)
+                if os.getsid(proc.pid) == self.session and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                    pids.append(proc.pid)  # a zombie has exited: only its reaping by init is left
             except (ProcessLookupError, PermissionError):
                 continue
         return pids
@@ -94,6 +94,9 @@ def stop_together(processes: list[Process], grace: float = 15.0) -> None:
         process.signal_all(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.popen.wait(timeout=5)
+    deadline = time.monotonic() + 10  # a killed child may take a moment to go (a loaded machine)
+    while not all(process.gone() for process in processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _spawn(name: str, command: list[str], env: Mapping[str, str], folder: Path, *, user: str | None = None,
