@@ -132,7 +132,7 @@ def run(out: Path, teachers: int = 150, console: Console | None = None,
             console.print(f"DAG {dag_id}: {results[dag_id].state} "
                           f"({', '.join(f'{t} {s}' for t, s in sorted(results[dag_id].task_states.items()))})")
     summarize(out, demo, results, console, time.monotonic() - started)
-    for line in LakeState.read(out).changes_since(before, demo.total):
+    for line in LakeState.read(out).changes_since(before):
         console.print(line)
     return results
 
@@ -155,10 +155,10 @@ class LakeState:
             quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()
         return cls(statements[0] if statements else 0, quarantined[0] if quarantined else 0, _latest_credit(out))
 
-    def changes_since(self, before: LakeState, emitted: int) -> list[str]:
+    def changes_since(self, before: LakeState) -> list[str]:
         new, quarantined = self.statements - before.statements, self.quarantined - before.quarantined
         if before.statements and not new and not quarantined:
-            lines = [f"nothing new arrived: the {emitted:,} statements emitted this run were already in the lake "
+            lines = [f"nothing new arrived: the lake already held everything the LRSs serve "
                      f"({self.statements:,} statements, {self.quarantined:,} quarantined)"]
         else:
             lines = [f"this run added {new:,} statement(s) to the lake and quarantined {quarantined:,}"]
