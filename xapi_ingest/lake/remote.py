@@ -55,14 +55,10 @@ def is_remote(location: str | Path) -> bool:
     return "://" in str(location) and not str(location).startswith("file://")
 
 
-def lake_location(text: str) -> str:
-    """argparse type for ``--lake``: keeps a URI intact (``Path`` would fold its ``//``)."""
-    return text
-
-
 def add_lake_argument(parser: argparse.ArgumentParser, what: str = "") -> None:
-    """The ``--lake`` option every command shares: a directory or a URI (``what`` adds what is read)."""
-    parser.add_argument("--lake", required=True, type=lake_location,
+    """The ``--lake`` option every command shares: a directory or a URI (``what`` adds what is read),
+    kept as text because ``Path`` would fold a URI's ``//``."""
+    parser.add_argument("--lake", required=True, type=str,
                         help=f"lake root: a directory or a URI such as s3://bucket/lake{what}")
 
 
