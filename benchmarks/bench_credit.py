@@ -110,7 +110,7 @@ def measure(work: Path) -> None:
     out = work / "out"
     shutil.rmtree(out, ignore_errors=True)
     started = time.perf_counter()
-    summary = run_credit(work / "lake", POLICY, work / "registry.csv", work / "roster.csv", out)
+    summary = run_credit(Lake(work / "lake"), POLICY, work / "registry.csv", work / "roster.csv", out)
     full_seconds = time.perf_counter() - started
     print(f"credit    full run_credit with reports and {summary.teachers:,} statements of participation: "
           f"{full_seconds:6.2f} s = {full_seconds / scan_seconds:.1f}x baseline   peak RSS {peak_rss_mib():,.0f} MiB",

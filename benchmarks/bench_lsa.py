@@ -24,13 +24,13 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import _checkout  # noqa: F401  (devtools/ and tests/ come from the checkout)
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
 from devtools.synthetic.sequences import DESIGN_EXTENSION, DISCUSSION_TYPE, INTERACTION_VERBS, KC_CHAINS, KC_EXTENSION
@@ -151,16 +151,20 @@ def _lake_chunk(rng: np.random.Generator, first_unit: int, n_units: int, mean_le
 
 
 def write_lake(root: Path, size: int, mean_length: int = 20, chunk_units: int = 50_000) -> None:
-    """Analyst-zone files of ``size`` statements (about), one file per ~1M rows."""
+    """An analyst zone of ``size`` statements (about), appended in chunks as publishing would."""
+    from xapi_ingest.lake.schema import ANALYST_TABLE
+    from xapi_ingest.lake.store import Lake
+
+    lake = Lake(root)
     rng = np.random.default_rng(size)
-    target = root / "analyst" / "statements" / "source=bench" / "stored_date=2026-09-01"
-    target.mkdir(parents=True, exist_ok=True)
-    written = unit = part = 0
+    written = unit = 0
     while written < size:
         units = min(chunk_units, max(1, (size - written) // mean_length))
         table = _lake_chunk(rng, unit, units, mean_length, learners=max(100, size // 200))
-        pq.write_table(table, target / f"part-{part:04d}.parquet", compression="zstd")
-        written, unit, part = written + table.num_rows, unit + units, part + 1
+        table = table.append_column("source", pa.array(["bench"] * table.num_rows, pa.string()))
+        table = table.append_column("stored_date", pa.array([date(2026, 9, 1)] * table.num_rows, pa.date32()))
+        lake.append(ANALYST_TABLE, table, [])
+        written, unit = written + table.num_rows, unit + units
 
 
 def lake(sizes: list[int]) -> None:
@@ -185,8 +189,9 @@ import sys, time
 sys.path.insert(0, sys.argv[4])
 from bench_ingest import peak_rss_mib
 from transforms.sequences.run import run_sequences
+from xapi_ingest.lake.store import Lake
 started = time.perf_counter()
-summary = run_sequences(sys.argv[1], sys.argv[2], sys.argv[3])
+summary = run_sequences(Lake(sys.argv[1]), sys.argv[2], sys.argv[3])
 seconds = time.perf_counter() - started
 print(seconds, peak_rss_mib(), summary.statements)
 """

@@ -148,7 +148,7 @@ class LakeState:
     @classmethod
     def read(cls, out: Path) -> LakeState:
         lake = Lake(out / "lake")
-        if not lake.files(lake.statements_dir):
+        if lake.root is None or not lake.layout.catalog.exists():
             return cls(0, 0, _latest_credit(out))
         with connect(lake) as con:
             statements = con.execute("SELECT count(*) FROM statements").fetchone()
@@ -192,8 +192,8 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
     _sequences_headline(reports / "sequences", console)
     latest = reports / "credit" / "versions" / _read(reports / "credit" / "LATEST")
     where = {
-        "lake (restricted)": lake.statements_dir, "quarantine": lake.quarantine_dir,
-        "analyst zone (pseudonymized)": lake.analyst_dir, "Data Docs": reports / "data_docs" / "index.html",
+        "lake (Iceberg tables)": lake.layout.warehouse / "xapi", "catalog": lake.layout.catalog,
+        "Data Docs": reports / "data_docs" / "index.html",
         "credit (latest version)": latest, "institution reports": latest / "institutions" / "<id>" / "report.html",
         "behaviour sequences report": reports / "sequences" / "report.html",
         "transition diagram": reports / "sequences" / "knowledge-construction" / "diagram.png",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from xapi_ingest.common.exit_codes import ExitCode
-from xapi_ingest.lake.remote import add_lake_argument
+from xapi_ingest.lake.location import add_lake_argument
 
 
 def add_credit_parser(commands: argparse._SubParsersAction) -> None:

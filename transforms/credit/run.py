@@ -61,7 +61,7 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
             write_statements(target / "statements", own_teachers, own_ledger, policy, version)
 
 
-def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: str | Path, roster_path: str | Path,
+def run_credit(lake: Lake, policy_path: str | Path, registry_path: str | Path, roster_path: str | Path,
                out_dir: str | Path, *, statements_of_participation: bool = True) -> CreditRunSummary:
     """Compute credit from the lake's restricted zone and publish a new version under ``out_dir`` if anything changed.
 
@@ -74,10 +74,10 @@ def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: st
     registry, snapshot_id = load_registry(registry_path, policy)
     identities, memberships = load_roster(roster_path)
     run_id, computed_at = new_run_id()
-    lake = Lake(Path(lake_root))
-    if not lake.root.is_dir():
-        raise FileNotFoundError(f"no lake at {lake_root}: ingest or pull statements into it first")
-    with connect(lake, "restricted") as con:
+    if lake.root is not None and not lake.root.is_dir():
+        raise FileNotFoundError(f"no lake at {lake.name}: ingest or pull statements into it first")
+    snapshots = lake.snapshot_ids()  # what this version read, recorded and protected from expiry
+    with connect(lake, "restricted", snapshots=snapshots) as con:
         ledger, evidence = build_ledger(con, policy, registry, identities, memberships,
                                         Provenance(run_id, computed_at, policy, snapshot_id))
     as_of = evidence.statement_watermark
@@ -85,6 +85,7 @@ def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: st
     institutions = institution_summaries(teachers, ledger, policy, as_of)
     roster_sha = hashlib.sha256(Path(roster_path).read_bytes()).hexdigest()
     print_ = fingerprint(ledger, policy.sha256, snapshot_id, roster_sha)
+    lake_snapshot = snapshots["statements"]
     with exclusive_versions(out_dir):
         history = read_manifest(out_dir)
         latest = history[-1] if history else None
@@ -110,7 +111,9 @@ def run_credit(lake_root: str | Path, policy_path: str | Path, registry_path: st
                 policy_version=policy.policy.version, policy_sha256=policy.sha256, registry_snapshot_id=snapshot_id,
                 statement_watermark_stored=None if as_of is None else as_of.isoformat(),
                 supersedes_version=latest.version if latest else None, ledger_rows=len(ledger),
-                credited_hours=common["credited_hours"])
+                credited_hours=common["credited_hours"], lake_snapshot_id=lake_snapshot)
+            if lake_snapshot is not None:
+                lake.tag("statements", lake_snapshot, f"credit-{run_id}")
             target = commit_version(out_dir, staging, record)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

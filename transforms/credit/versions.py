@@ -43,6 +43,7 @@ class VersionRecord:
     supersedes_version: int | None
     ledger_rows: int
     credited_hours: float
+    lake_snapshot_id: int | None = None  # Iceberg snapshot of the statements table read (tagged credit-<run_id>)
 
 
 def read_manifest(out_dir: Path) -> list[VersionRecord]:

@@ -74,6 +74,7 @@ class SequencesSummary:
     report: str
     elapsed_seconds: float
     files: list[str] = field(default_factory=list)
+    lake_snapshot_id: int | None = None  # the Iceberg snapshot of the zone's statements table that was read
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -37,18 +37,19 @@ from transforms.sequences.results import ClusterReport, DimensionResult, Dimensi
 from transforms.sequences.scheme import Dimension, Scheme, load_scheme
 from transforms.sequences.tables import MATRICES, edge_frame, matrix_frame
 from transforms.sequences.tally import DimensionTally, LearnerClusters, Tally, tally_coded_events
-from xapi_ingest.lake.query import Zone, connect
+from xapi_ingest.lake.query import Snapshots, Zone, connect
+from xapi_ingest.lake.schema import ANALYST_TABLE
 from xapi_ingest.lake.store import Lake
 
 DEFAULT_MEMORY_LIMIT = "512MB"
 
 
-def _connect(lake_root: Path, zone: Zone, work: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    lake = Lake(lake_root)
-    if zone == "analyst" and not lake.files(lake.analyst_dir) and lake.files(lake.statements_dir):
-        raise ValueError(f"the analyst zone of {lake_root} is empty: run `xapi-pipeline publish --lake {lake_root}` "
+def _connect(lake: Lake, zone: Zone, work: Path, memory_limit: str,
+             snapshots: Snapshots) -> duckdb.DuckDBPyConnection:
+    if zone == "analyst" and snapshots[ANALYST_TABLE] is None and snapshots["statements"] is not None:
+        raise ValueError(f"the analyst zone of {lake.name} is empty: run `xapi-pipeline publish --lake {lake.name}` "
                          "(needs XAPI_PSEUDONYM_KEY), or pass --zone restricted")
-    con = connect(lake, zone)
+    con = connect(lake, zone, snapshots=snapshots)
     con.execute(f"SET memory_limit = {literal(memory_limit)}")
     con.execute(f"SET temp_directory = {literal(str(work / 'spill'))}")
     con.execute("SET preserve_insertion_order = false")
@@ -66,7 +67,7 @@ def _slug(text: str, taken: set[str]) -> str:
 
 
 def run_sequences(
-    lake_root: Path | str,
+    lake: Lake,
     scheme_path: Path | str,
     out_dir: Path | str,
     zone: Zone = "analyst",
@@ -88,7 +89,8 @@ def run_sequences(
     work.mkdir()
     coded = out / "coded_events.parquet"
     try:
-        with _connect(Path(lake_root), zone, work, memory_limit) as con:
+        snapshots = lake.snapshot_ids()
+        with _connect(lake, zone, work, memory_limit, snapshots) as con:
             scope = con.execute(scope_counts_sql(scheme)).fetchone()
             assert scope is not None, "an aggregate query returns one row"
             statements, voided, in_scope, without_unit = scope
@@ -112,7 +114,8 @@ def run_sequences(
                for d in scheme.dimensions]
     report = write_report(out / "report.html", scheme, counts, results, zone)
     summary = SequencesSummary(
-        out_dir=str(out), zone=zone, **counts,
+        out_dir=str(out), zone=zone, lake_snapshot_id=snapshots[ANALYST_TABLE if zone == "analyst" else "statements"],
+        **counts,
         dimensions=[_dimension_summary(r, scheme.threshold) for r in results],
         report=str(report), elapsed_seconds=round(time.perf_counter() - started, 3),
         files=sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),

@@ -14,12 +14,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from xapi_ingest.common.config import ConfigError
 
+if TYPE_CHECKING:
+    from xapi_ingest.lake.store import Lake
+
 PREFIX = "XAPI_"
+_SECRETS = ("pseudonym_key", "lake_catalog")  # never echoed in error messages
 
 
 class Settings(BaseModel):
@@ -27,8 +32,9 @@ class Settings(BaseModel):
 
     sources: Path = Field(Path("config/sources.yaml"), description="sources.yaml: the LRSs to pull")
     lake: str = Field("lake", description="lake root: a directory or a URI such as s3://bucket/lake")
-    lake_cache: Path = Field(Path.home() / ".cache" / "xapi-pipeline",
-                             description="local working copies of remote (URI) lakes")
+    lake_catalog: SecretStr | None = Field(
+        None, description="the lake's catalog database, a SQLAlchemy URL (e.g. postgresql+psycopg2://user:pw@host/lake); "
+                          "default <lake>/catalog.sqlite, required for a lake on object storage")
     reports: Path = Field(Path("reports"), description="Data Docs, quality results, credit and sequence outputs")
     expectations: Path | None = Field(None, description="folder of GX suites (default: the suites shipped in the package)")
     credit_policy: Path = Field(Path("config/credit/policy.yaml"), description="credit policy (YAML)")
@@ -58,7 +64,7 @@ class Settings(BaseModel):
             return cls.model_validate(values)
         except ValidationError as exc:
             problems = [f"{PREFIX}{str(error['loc'][0]).upper()}={values.get(str(error['loc'][0]), '')!r}: {error['msg']}"
-                        if error["loc"][0] != "pseudonym_key" else f"{PREFIX}PSEUDONYM_KEY: {error['msg']}"
+                        if error["loc"][0] not in _SECRETS else f"{PREFIX}{str(error['loc'][0]).upper()}: {error['msg']}"
                         for error in exc.errors(include_url=False)]
             raise ConfigError("\n".join(problems)) from None
 
@@ -71,6 +77,13 @@ class Settings(BaseModel):
             raise ConfigError(f"{PREFIX}{name.upper()}={str(path)!r}: no such file{where}; "
                               f"set {PREFIX}{name.upper()} to the file's path")
         return Path(path)
+
+    def open_lake(self, location: str | None = None, catalog: str | None = None) -> Lake:
+        """The lake of ``XAPI_LAKE`` and ``XAPI_LAKE_CATALOG`` (or of the given overrides)."""
+        from xapi_ingest.lake.store import Lake
+
+        default_catalog = self.lake_catalog.get_secret_value() if self.lake_catalog else None
+        return Lake(location or self.lake, catalog or default_catalog)
 
     @property
     def suite_path(self) -> Path | None:

@@ -8,15 +8,12 @@ never a URL with credentials, a raw statement or a teacher's identity.
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xapi_ingest.app.settings import Settings
-from xapi_ingest.lake.ingest import RepeatCounts, settle_repeated_ids
-from xapi_ingest.lake.remote import working_lake as _working_lake
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.voids import apply_voids
 from xapi_ingest.publish.privacy import Pseudonymizer, load_key, publish, unpublished_unchecked
@@ -33,10 +30,6 @@ STATEMENTS_ASSET = "xapi_statements_lake"  # the Asset the ingest DAG updates an
 
 class SourcesFailed(RuntimeError):
     pass
-
-
-def working_lake(settings: Settings, *, write: bool = True) -> AbstractContextManager[Lake]:
-    return _working_lake(settings.lake, write=write, cache_root=settings.lake_cache)
 
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
@@ -65,9 +58,8 @@ def list_sources(settings: Settings) -> list[str]:
 
 
 def pull_one(settings: Settings, source_id: str) -> dict[str, object]:
-    with working_lake(settings) as lake:
-        summary = pull_source_id(settings.file("sources"), lake.root, source_id,
-                                 max_pages=settings.pull_max_pages, max_minutes=settings.pull_max_minutes)
+    summary = pull_source_id(settings.file("sources"), settings.open_lake(), source_id,
+                             max_pages=settings.pull_max_pages, max_minutes=settings.pull_max_minutes)
     if summary.backlog_remaining:
         log.warning("%s: the run budget ran out; the next run continues from the saved cursor", source_id)
     return summary.as_dict()
@@ -80,41 +72,35 @@ def quality_reports(settings: Settings) -> Path | None:
 
 @dataclass
 class Publication:
-    """What :func:`gate_then_publish` did: the gate's verdict (None when skipped) and the files published."""
+    """What :func:`gate_then_publish` did: the gate's verdict (None when skipped) and the batches published."""
 
     report: QualityReport | None
     gate_error: QualityGateError | None
-    published: list[Path]
-    repeats: RepeatCounts
-    unchecked_published: int = 0  # files published without a check (the gate was skipped)
+    published: list[str]
+    unchecked_published: int = 0  # batches published without a check (the gate was skipped)
 
 
 def gate_then_publish(lake: Lake, settings: Settings, *, reports: Path | None = None,
                       skip_gate: bool = False) -> Publication:
     """Check every unchecked batch, then publish what passed: the one way data reaches analysts.
 
-    ``skip_gate`` publishes unchecked files too and counts them, so the caller can say so; the
+    ``skip_gate`` publishes unchecked batches too and counts them, so the caller can say so; the
     next check still finds them and withdraws a batch that fails. Raises
     :class:`~xapi_ingest.publish.privacy.MissingKeyError` before checking when there is no key.
     """
     from xapi_ingest.quality.gate import QualityGateError, check_batches
 
     keyed = pseudonymizer(settings)
-    # pulls on workers with separate caches may have stored one statement twice: one copy stays
-    repeats = settle_repeated_ids(lake)
-    if repeats.removed:
-        log.info("removed %d later copies of statements stored by more than one source (%d with different "
-                 "content, quarantined as lake.id-conflict)", repeats.removed, repeats.conflicts)
     if skip_gate:
-        unchecked = {lake.analyst_twin(path) for path in unpublished_unchecked(lake)}
+        unchecked = {batch.batch_id for batch in unpublished_unchecked(lake)}
         published = publish(lake, keyed, include_unchecked=True)
-        return Publication(None, None, published, repeats, sum(path in unchecked for path in published))
+        return Publication(None, None, published, sum(batch in unchecked for batch in published))
     gate_error: QualityGateError | None = None
     try:
-        report = check_batches(lake.root, None, reports, suite_path=settings.suite_path)
+        report = check_batches(lake, None, reports, suite_path=settings.suite_path)
     except QualityGateError as exc:
         gate_error, report = exc, exc.report
-    return Publication(report, gate_error, publish(lake, keyed), repeats)
+    return Publication(report, gate_error, publish(lake, keyed))
 
 
 def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> dict[str, object]:
@@ -130,11 +116,11 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
     """
     from xapi_ingest.lake.holds import BatchHolds
 
-    with working_lake(settings) as lake:
-        held_before = set(BatchHolds(lake).held())
-        outcome = gate_then_publish(lake, settings, reports=settings.reports)
-        still_held = sorted(held_before & set(BatchHolds(lake).held()))
-    report, gate_error, repeats = outcome.report, outcome.gate_error, outcome.repeats
+    lake = settings.open_lake()
+    held_before = set(BatchHolds(lake).held())
+    outcome = gate_then_publish(lake, settings, reports=settings.reports)
+    still_held = sorted(held_before & set(BatchHolds(lake).held()))
+    report, gate_error = outcome.report, outcome.gate_error
     assert report is not None  # the gate ran
     if still_held:
         log.warning("%d batch(es) held by earlier runs are still unpublished: %s; inspect them, then "
@@ -142,8 +128,8 @@ def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> di
     if gate_error is not None and any(batch.batch_id not in held_before for batch in report.failed_batches):
         raise gate_error  # a batch of this run is newly held
     pulled = sum(int(summary.get("counts", {}).get("read", 0)) for summary in summaries)
-    return {"statements_pulled": pulled, "published_files": len(outcome.published), "still_held": still_held,
-            "repeated_ids_removed": repeats.removed, "repeated_id_conflicts": repeats.conflicts, **report.as_dict()}
+    return {"statements_pulled": pulled, "published_batches": len(outcome.published), "still_held": still_held,
+            **report.as_dict()}
 
 
 def require_all_pulled(source_ids: list[str], summaries: list[dict[str, Any]]) -> None:
@@ -156,24 +142,20 @@ def require_all_pulled(source_ids: list[str], summaries: list[dict[str, Any]]) -
 
 
 def apply_lake_voids(settings: Settings) -> dict[str, object]:
-    with working_lake(settings) as lake:
-        return asdict(apply_voids(lake))
+    return asdict(apply_voids(settings.open_lake()))
 
 
 def run_sequences(settings: Settings) -> dict[str, object]:
     from transforms.sequences.run import run_sequences as sequences
 
-    with working_lake(settings, write=False) as lake:
-        return sequences(lake.root, settings.file("sequences_scheme"), settings.reports / "sequences").as_dict()
+    return sequences(settings.open_lake(), settings.file("sequences_scheme"), settings.reports / "sequences").as_dict()
 
 
 def run_credit(settings: Settings) -> dict[str, object]:
     from transforms.credit.run import run_credit as credit
 
-    with working_lake(settings, write=False) as lake:
-        summary = credit(lake.root, settings.file("credit_policy"), settings.file("credit_registry"),
-                         settings.file("credit_roster"),
-                         settings.reports / "credit")
+    summary = credit(settings.open_lake(), settings.file("credit_policy"), settings.file("credit_registry"),
+                     settings.file("credit_roster"), settings.reports / "credit")
     for line in summary.lines():
         log.info("%s", line)
     for warning in summary.warnings():

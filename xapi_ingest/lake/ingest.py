@@ -172,13 +172,13 @@ class Ingestor:
 
     def commit(self, batch: Batch) -> IngestCounts:
         """Write one batch: statements first, then the quarantine (with any id conflicts)."""
-        written = self.lake.write_statements(batch.columns.to_table(), self.source, batch.batch_id)
+        written = self.lake.write_statements(batch.columns.to_table(), self.source)
         quarantine = batch.quarantine
         for statement_id, raw in written.conflicts:
             conflict = RawRecord(-1, 0, raw, None)
             message = "a statement with this id is already in the lake with different content"
             quarantine.add(conflict, "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
-        new_keys = self.lake.write_quarantine(quarantine.table(), self.source, batch.batch_id)
+        new_keys = self.lake.write_quarantine(quarantine.table(), self.source)
         conflicts = len(written.conflicts)
         record_keys = [row["quarantine_key"] for row in quarantine.rows[: len(quarantine.rows) - conflicts]]
         quarantined = 0
@@ -205,33 +205,3 @@ class Batch:
         self.columns = StatementColumns()
         self.quarantine = _Quarantine(source, batch_id, self.ingested_at)
         self.read = 0
-
-
-@dataclass
-class RepeatCounts:
-    removed: int = 0  # later copies of statements stored earlier, removed from the restricted zone
-    conflicts: int = 0  # of those, copies whose content differed: kept in the quarantine as lake.id-conflict
-
-
-def settle_repeated_ids(lake: Lake) -> RepeatCounts:
-    """Leave one row per statement id in the lake, keeping each statement's first stored copy.
-
-    Pulls of different sources that run at once on workers with separate caches of a remote
-    lake cannot see each other's new rows, so the same statement forwarded to two LRSs can land
-    twice. The single step that runs after all pulls (the quality gate) calls this before it
-    checks and publishes anything. Differing copies are quarantined first, so a crash in between
-    loses nothing, and a re-run finds whatever is left to do.
-    """
-    repeats = lake.later_copies()
-    if not repeats.copies.num_rows:
-        return RepeatCounts()
-    message = "a statement with this id is already in the lake with different content"
-    by_source: dict[str, _Quarantine] = {}
-    for source, statement_id, raw in repeats.conflicts:
-        if source not in by_source:
-            by_source[source] = _Quarantine(source, new_batch_id(), datetime.now(UTC))
-        quarantine = by_source[source]
-        quarantine.add(RawRecord(-1, 0, raw, None), "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
-    for source, quarantine in by_source.items():
-        lake.write_quarantine(quarantine.table(), source, quarantine.batch_id)
-    return RepeatCounts(lake.remove_copies(repeats.copies), len(repeats.conflicts))

@@ -1,14 +1,16 @@
 """The Arrow schemas of the lake: one documented column list per table.
 
-The descriptions travel inside the Parquet files as field metadata, so an analyst who opens a
-file with pyarrow sees what each column means; ``xapi-pipeline schema`` prints the same table.
-Partition columns (``source``, ``stored_date``, ``ingest_date``) live in the hive paths, not
-in the files.
+The descriptions become the Iceberg columns' docs, so a catalog browser shows what each column
+means; ``xapi-pipeline schema`` prints the same table. :data:`TABLES` adds the partition columns
+(``source`` and a typed ``stored_date`` or ``ingest_date``), which Iceberg also keeps in the files.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyarrow as pa
+import pyarrow.compute as pc
 
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 _IDS = pa.list_(pa.string())
@@ -94,3 +96,49 @@ QUARANTINE_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("ingested_at", UTC_TIMESTAMP, "when the row was written"),
 ]
 QUARANTINE = _schema(QUARANTINE_COLUMNS)
+
+VOID_LEDGER_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("target_id", pa.string(), "id of the voided statement"),
+    ("voiding_statement_id", pa.string(), "id of the first voiding statement that names it"),
+    ("voided_at", UTC_TIMESTAMP, "when the voiding statement was stored"),
+    ("target_in_lake", pa.bool_(), "whether the voided statement is in the lake yet"),
+    ("target_is_a_void", pa.bool_(), "a voiding statement cannot be voided: such a void is ignored"),
+]
+_SOURCE = ("source", pa.string(), "source id (partition)")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One lake table: its columns (partition columns included) and how it is partitioned."""
+
+    schema: pa.Schema
+    partition_by: tuple[str, ...] = ()
+
+    def iceberg_arrow_schema(self) -> pa.Schema:
+        """The schema pyiceberg turns into the table's: descriptions become column docs."""
+        return pa.schema([f.with_metadata({"doc": (f.metadata or {}).get(b"description", b"")}) for f in self.schema])
+
+    def conform(self, rows: pa.Table) -> pa.Table:
+        return rows.select(self.schema.names).cast(self.schema)
+
+    def with_partitions(self, rows: pa.Table, source: str, moment: str) -> pa.Table:
+        """Add the source and the UTC date of ``moment`` (``ingested_at`` where it is null)."""
+        date_column = self.partition_by[1]
+        dates = pc.cast(pc.coalesce(rows[moment], rows["ingested_at"]), pa.date32())
+        rows = rows.append_column("source", pa.array([source] * rows.num_rows, pa.string()))
+        return self.conform(rows.append_column(date_column, dates))
+
+
+def _partitioned(columns: list[tuple[str, pa.DataType, str]], date: tuple[str, str]) -> TableSpec:
+    date_column = (date[0], pa.date32(), date[1])
+    return TableSpec(_schema([*columns, _SOURCE, date_column]), ("source", date[0]))
+
+
+ANALYST_TABLE = "analyst_statements"
+_STORED_DATE = ("stored_date", "UTC date stored by the LRS (ingest date when unknown); partition")
+TABLES: dict[str, TableSpec] = {
+    "statements": _partitioned(STATEMENT_COLUMNS, _STORED_DATE),
+    "quarantine": _partitioned(QUARANTINE_COLUMNS, ("ingest_date", "UTC date of ingest; partition")),
+    ANALYST_TABLE: _partitioned([c for c in STATEMENT_COLUMNS if c[0] not in ANALYST_DROPPED], _STORED_DATE),
+    "void_ledger": TableSpec(_schema(VOID_LEDGER_COLUMNS)),
+}

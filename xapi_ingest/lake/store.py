@@ -1,51 +1,74 @@
-"""The Parquet lake: hive-partitioned, zstd-compressed, written atomically and idempotently.
+"""The lake: Apache Iceberg tables in a SQL catalog, written atomically by any number of writers.
 
-The folder layout is :mod:`xapi_ingest.lake.layout`'s.
+Tables (namespace ``xapi``; data under the warehouse, metadata pointers in the catalog database):
 
-Each file is written under a temporary name and renamed into place, so a reader never sees a
-half-written file. Idempotency is an upsert by statement id over the whole lake: a batch keeps
-only ids the lake does not hold yet, so a re-run after a crash adds exactly what is missing.
-A repeated id whose content differs is not overwritten (statements are immutable); the newcomer
-goes to the quarantine with rule ``lake.id-conflict`` so nothing is lost.
+    statements           restricted zone, partitioned by source and stored_date
+    quarantine           restricted zone, partitioned by source and ingest_date
+    analyst_statements   pseudonymized zone, partitioned like statements
+    void_ledger          which statements are voided (rebuilt whole by each run)
+
+Idempotency is an upsert by statement id over the whole lake without scanning it: the id
+registry in the catalog database (:mod:`xapi_ingest.lake.ledger`) says which ids are stored,
+and it is updated in the same database transaction as the snapshot commit, so two writers
+that race on one id end with one row: the loser's commit rolls back and it retries without
+that id. A repeated id whose content differs is not overwritten (statements are immutable);
+the newcomer goes to the quarantine with rule ``lake.id-conflict`` so nothing is lost.
 """
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
+import hashlib
+import random
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-import duckdb
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as pads
+from sqlalchemy import Engine, event, insert
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from xapi_ingest.common.atomic import write_atomically
+from xapi_ingest.lake import ledger
 from xapi_ingest.lake.layout import LakeLayout
-from xapi_ingest.lake.schema import QUARANTINE
+from xapi_ingest.lake.location import LakeLocation, strip_scheme
+from xapi_ingest.lake.schema import TABLES, TableSpec
 from xapi_ingest.xapi.vocabulary import LRS_ASSIGNED
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.table import Table
+
 SOURCE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
-_PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "row_group_size": 128 * 1024}
+NAMESPACE = "xapi"
+COMMIT_ATTEMPTS = 30  # writers racing for the same ids each lose at most once per winner
+_TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.parquet.compression-codec": "zstd",
+    "write.parquet.compression-level": "3",
+    "write.delete.mode": "copy-on-write",  # readers then need no delete files (checked in dataset())
+    "write.metadata.delete-after-commit.enabled": "true",  # old metadata JSON files do not pile up
+    "write.metadata.previous-versions-max": "100",
+    "commit.retry.num-retries": "10",
+    "commit.retry.min-wait-ms": "20",
+    "commit.retry.max-wait-ms": "2000",
+}
+T = TypeVar("T")
 
 
 def check_source_id(source: str) -> str:
-    """Source ids become path segments, so only ``[a-z0-9-]`` is accepted."""
+    """Source ids become partition values and file paths, so only ``[a-z0-9-]`` is accepted."""
     if not SOURCE_ID.match(source):
         raise ValueError(f"source id {source!r} must match [a-z0-9][a-z0-9-]* (it is used in paths)")
     return source
-
-
-@dataclass
-class Repeats:
-    """Later copies of statement ids stored more than once (see :meth:`Lake.later_copies`)."""
-
-    copies: pa.Table  # statement_id, _file, source: one row per copy to remove
-    conflicts: list[tuple[str, str, str]] = field(default_factory=list)  # (source, statement_id, raw_json) differing
 
 
 @dataclass
@@ -54,7 +77,6 @@ class WriteResult:
     tolerated: int = 0  # of `written`, rows whose validation_status is "tolerated"
     duplicates: int = 0
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (statement_id, raw_json)
-    files: list[Path] = field(default_factory=list)
 
 
 def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
@@ -68,214 +90,266 @@ def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
     return table.filter(is_first), table.filter(pc.invert(is_first))
 
 
-def _content(raw: str) -> object:
+def batch_filter(batch_ids: list[str]) -> BooleanExpression:
+    """Rows of the given ingest batches, for :meth:`Lake.delete`."""
+    from pyiceberg.expressions import In
+
+    return In("batch_id", batch_ids)  # type: ignore[call-arg, arg-type]  # pydantic model: mypy sees fields, not __init__
+
+
+def content_digest(raw: str) -> str:
     """What must match for a repeat to be a duplicate: not what an LRS assigns on storing, and
-    not the letter case of the id (UUIDs compare case-insensitively)."""
+    not the letter case of the id (UUIDs compare case-insensitively), nor the order of keys."""
     value = msgspec.json.decode(raw)
     if type(value) is dict:
         for key in LRS_ASSIGNED:
             value.pop(key, None)
         if type(value.get("id")) is str:
             value["id"] = value["id"].lower()
-    return value
+    return hashlib.sha256(msgspec.json.encode(value, order="sorted")).hexdigest()
 
 
-def _differing(candidates: pa.Table, reference: dict[str, str]) -> list[tuple[str, str]]:
-    """(id, raw) of candidates whose content differs from the reference text for the same id."""
-    return [
-        (statement_id, raw)
-        for statement_id, raw in zip(
-            candidates["statement_id"].to_pylist(), candidates["raw_json"].to_pylist(), strict=True
-        )
-        if raw != reference[statement_id] and _content(raw) != _content(reference[statement_id])
-    ]
+def _retrying(attempt: Callable[[], T]) -> T:
+    """Run one optimistic commit until it lands: a lost race rolls back and is tried again."""
+    for number in range(COMMIT_ATTEMPTS):
+        try:
+            return attempt()
+        except (IntegrityError, OperationalError, _commit_failed()) as exc:
+            if number == COMMIT_ATTEMPTS - 1:
+                raise RuntimeError(f"lake commit did not land after {COMMIT_ATTEMPTS} attempts: {exc}") from exc
+            time.sleep(random.uniform(0.01, 0.05 * (number + 1)))
+    raise AssertionError("unreachable")
 
 
-def _lookup_connection() -> duckdb.DuckDBPyConnection:
-    """DuckDB for the id lookups: a semi-join on at most one batch of keys, which never needs to spill.
+def _commit_failed() -> type[Exception]:
+    from pyiceberg.exceptions import CommitFailedException
 
-    No temp folder: DuckDB's default is ``.tmp`` in the working directory, shared by every
-    process started there (several ingests and pulls at once).
-    """
-    return duckdb.connect(":memory:", config={"temp_directory": ""})
-
-
-def write_parquet_atomically(table: pa.Table, path: Path) -> None:
-    write_atomically(path, lambda temporary: pq.write_table(table, temporary, **_PARQUET_OPTIONS))
+    return CommitFailedException
 
 
 class Lake:
-    """A local lake root; every write goes through :meth:`write_statements` or :meth:`write_quarantine`."""
+    """One lake: its Iceberg tables and the ledger beside them in the catalog database.
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-        self.layout = LakeLayout(self.root)
-        self.statements_dir = self.layout.statements
-        self.quarantine_dir = self.layout.quarantine
-        self.analyst_dir = self.layout.analyst_statements
-        self.void_ledger = self.layout.void_ledger  # see xapi_ingest.lake.voids
+    Opening is lazy: nothing is connected until a table or the ledger is used, so a command can
+    say which setting is missing before it touches storage.
+    """
 
-    @contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """One writer at a time, so two runs cannot both insert the same new id."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.layout.write_lock, "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+    def __init__(self, location: str | Path, catalog: str | None = None) -> None:
+        self.location = LakeLocation.resolve(location, catalog)
+        self.root = self.location.local_root  # None for a lake on object storage
+        self.name = str(location)
 
-    def analyst_twin(self, statements_file: Path) -> Path:
-        """Where the analyst zone keeps the pseudonymized copy of a restricted statements file."""
-        return self.analyst_dir / statements_file.relative_to(self.statements_dir)
+    @property
+    def layout(self) -> LakeLayout:
+        if self.root is None:
+            raise ValueError("a lake on object storage has no local folder")
+        return LakeLayout(self.root)
 
-    @staticmethod
-    def files(directory: Path) -> list[Path]:
-        return sorted(directory.glob("*/*/*.parquet")) if directory.exists() else []
+    def default_reports(self) -> Path:
+        """Where gate reports go when no folder is set: in the lake folder, or the working directory."""
+        return self.layout.quality_reports if self.root is not None else Path("xapi-reports")
 
-    def _existing(self, directory: Path, key: str, keys: pa.Array, extra: str = "") -> pa.Table:
-        """Rows of ``directory`` whose ``key`` is among ``keys`` (only the named columns)."""
-        files = self.files(directory)
-        if not files:
-            return pa.table({key: pa.array([], pa.string()), "_file": pa.array([], pa.string())})
-        with _lookup_connection() as con:
-            con.register("wanted", pa.table({key: keys}))
-            columns = f"{key}, filename AS _file{extra}"
-            return con.sql(
-                f"SELECT {columns} FROM read_parquet($files, filename = true) "
-                f"WHERE {key} IN (SELECT {key} FROM wanted)",
-                params={"files": [str(f) for f in files]},
-            ).to_arrow_table()
+    # -- catalog and tables ------------------------------------------------------------------
 
-    def write_statements(self, table: pa.Table, source: str, batch_id: str) -> WriteResult:
-        """Upsert normalized statements; returns what was written, skipped and in conflict."""
+    @cached_property
+    def catalog(self) -> SqlCatalog:
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        if self.root is not None:
+            self.root.mkdir(parents=True, exist_ok=True)
+        properties = {"uri": self.location.catalog_url, "warehouse": self.location.warehouse,
+                      **dict(self.location.s3_options)}
+        catalog = _retrying(lambda: SqlCatalog("xapi_lake", **properties))
+        if self.location.is_sqlite:
+            _tune_sqlite(catalog.engine)
+        _retrying(lambda: ledger.create(catalog.engine))
+        return catalog
+
+    @property
+    def engine(self) -> Engine:
+        return self.catalog.engine
+
+    def table(self, name: str) -> Table:
+        """The named table, created (with its partitioning) by whoever asks first."""
+        from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
+
+        identifier = f"{NAMESPACE}.{name}"
+        try:
+            return self.catalog.load_table(identifier)
+        except NoSuchTableError:
+            pass
+        spec = TABLES[name]
+        with contextlib.suppress(NamespaceAlreadyExistsError):
+            self.catalog.create_namespace(NAMESPACE)
+        try:
+            return _retrying(lambda: _create(self.catalog, identifier, spec))
+        except TableAlreadyExistsError:
+            return self.catalog.load_table(identifier)
+
+    def snapshot_id(self, name: str) -> int | None:
+        snapshot = self.table(name).current_snapshot()
+        return snapshot.snapshot_id if snapshot else None
+
+    def snapshot_ids(self) -> dict[str, int | None]:
+        """The current snapshot of every table: what a reader pins to read one consistent lake."""
+        return {name: self.snapshot_id(name) for name in TABLES}
+
+    def tag(self, name: str, snapshot_id: int, tag: str) -> None:
+        """Name a snapshot, so snapshot expiry keeps it (credit versions tag what they read)."""
+        _retrying(lambda: self.table(name).manage_snapshots().create_tag(snapshot_id, tag).commit())
+
+    def dataset(self, name: str, snapshot_id: int | None = None) -> pads.Dataset:
+        """The table's live data files (at ``snapshot_id``, default the current one) as a pyarrow dataset.
+
+        Readers get a lazy dataset, not a materialized table: DuckDB, pandas and polars scan only
+        the columns and partitions a query needs. Partition columns come back typed.
+        """
+        table = self.table(name)
+        paths = []
+        for task in table.scan(snapshot_id=snapshot_id).plan_files():
+            if task.delete_files:  # never written here (copy-on-write); a foreign writer's deletes would be ignored
+                raise ValueError(f"table {name} has delete files; compact it with a tool that applies them")
+            paths.append(strip_scheme(task.file.file_path))
+        return pads.dataset(paths, schema=TABLES[name].schema, format="parquet",
+                            filesystem=self.location.filesystem())
+
+    def read_batches(self, name: str, batch_ids: list[str]) -> pa.Table:
+        """The rows of the given ingest batches (files of other batches are skipped by their statistics)."""
+        rows = self.table(name).scan(row_filter=batch_filter(batch_ids)).to_arrow()
+        return TABLES[name].conform(rows)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def commit(self, name: str, change: Callable[[Table], object], writes: list[ledger.Write]) -> None:
+        """Apply ``change`` to the table and ``writes`` to the ledger in one catalog transaction.
+
+        A change that alters nothing (a delete matching no row) commits no snapshot, so then the
+        writes get a transaction of their own.
+        """
+        def attempt() -> None:
+            table = self.table(name)
+            landed: list[bool] = []
+            with ledger.in_commit(self.engine, [*writes, lambda _: landed.append(True)]):
+                change(table)
+            if not landed:
+                with self.engine.begin() as connection:
+                    for write in writes:
+                        write(connection)
+
+        _retrying(attempt)
+
+    def write_statements(self, table: pa.Table, source: str) -> WriteResult:
+        """Upsert normalized statements in one commit; returns what was written, skipped and in conflict.
+
+        The batch inventory gets one entry per ``batch_id`` among the rows written (an ingest
+        commits one batch at a time; a migration commits many at once).
+        """
         check_source_id(source)
-        result = WriteResult()
         table, repeats = first_per_key(table, "statement_id")
-        result.duplicates = repeats.num_rows
+        in_batch_conflicts = []
         if repeats.num_rows:
             kept = table.filter(pc.is_in(table["statement_id"], value_set=repeats["statement_id"]))
-            result.conflicts = _differing(repeats, dict(zip(kept["statement_id"].to_pylist(),
-                                                            kept["raw_json"].to_pylist(), strict=True)))
+            first = dict(zip(kept["statement_id"].to_pylist(), map(content_digest, kept["raw_json"].to_pylist()),
+                             strict=True))
+            in_batch_conflicts = [(sid, raw) for sid, raw in zip(repeats["statement_id"].to_pylist(),
+                                                                  repeats["raw_json"].to_pylist(), strict=True)
+                                  if content_digest(raw) != first[sid]]
         if table.num_rows == 0:
+            return WriteResult(duplicates=repeats.num_rows, conflicts=in_batch_conflicts)
+        ids = table["statement_id"].to_pylist()
+        digests = [content_digest(raw) for raw in table["raw_json"].to_pylist()]
+        rows = TABLES["statements"].with_partitions(table, source, "stored")
+
+        def attempt() -> WriteResult:
+            with self.engine.connect() as connection:
+                known = ledger.lookup(connection, ledger.STATEMENT_IDS, "statement_id", ids, "content_sha256")
+            result = WriteResult(duplicates=repeats.num_rows, conflicts=list(in_batch_conflicts))  # per attempt
+            new = rows
+            if known:
+                result.duplicates += len(known)
+                result.conflicts += [(sid, raw) for sid, digest, raw in zip(ids, digests, table["raw_json"].to_pylist(),
+                                                                            strict=True)
+                                     if sid in known and known[sid][0] != digest]
+                new = rows.filter(pc.invert(pc.is_in(rows["statement_id"], value_set=pa.array(list(known)))))
+            if new.num_rows == 0:
+                return result
+            registered = [{"statement_id": sid, "content_sha256": digest}
+                          for sid, digest in zip(ids, digests, strict=True) if sid not in known]
+            committed_at = datetime.now(UTC).isoformat()
+            batches = [{"batch_id": row["batch_id"], "source": source, "rows": row["batch_id_count"],
+                        "committed_at": committed_at}
+                       for row in new.group_by("batch_id").aggregate([("batch_id", "count")]).to_pylist()]
+            statements = self.table("statements")
+            with ledger.in_commit(self.engine, [
+                lambda connection: connection.execute(insert(ledger.STATEMENT_IDS), registered),
+                lambda connection: connection.execute(insert(ledger.BATCHES), batches),
+            ]):
+                statements.append(new)
+            result.written = new.num_rows
+            result.tolerated = pc.sum(pc.equal(new["validation_status"], "tolerated")).as_py() or 0
             return result
-        with self.write_lock():
-            existing = self._existing(self.statements_dir, "statement_id", table["statement_id"])
-            if existing.num_rows:
-                result.conflicts += self._conflicts(table, existing)
-                is_new = pc.invert(pc.is_in(table["statement_id"], value_set=existing["statement_id"]))
-                new = table.filter(is_new)
-                result.duplicates += table.num_rows - new.num_rows  # incoming rows, however often the lake holds them
-                table = new
-            for stored_date, part in _split_by_date(table, "stored", "ingested_at"):
-                path = self.statements_dir / f"source={source}" / f"stored_date={stored_date}" / f"part-{batch_id}.parquet"
-                write_parquet_atomically(part, path)
-                result.files.append(path)
-                result.written += part.num_rows
-                result.tolerated += pc.sum(pc.equal(part["validation_status"], "tolerated")).as_py() or 0
-        return result
 
-    def _conflicts(self, incoming: pa.Table, existing: pa.Table) -> list[tuple[str, str]]:
-        """Incoming rows whose id is stored already with different JSON content."""
-        files = sorted(set(existing["_file"].to_pylist()))
-        with _lookup_connection() as con:
-            con.register("wanted", existing.select(["statement_id"]))
-            stored = con.sql(
-                "SELECT statement_id, raw_json FROM read_parquet($files) "
-                "WHERE statement_id IN (SELECT statement_id FROM wanted)",
-                params={"files": files},
-            ).fetchall()
-        clashes = incoming.filter(pc.is_in(incoming["statement_id"], value_set=existing["statement_id"]))
-        return _differing(clashes, dict(stored))
+        return _retrying(attempt)
 
-    def later_copies(self) -> Repeats:
-        """Every copy of a statement id after its first one (earliest ingested; ties by batch, file).
-
-        The upsert in :meth:`write_statements` sees only the lake it runs on: two workers with
-        separate caches pulling two sources that hold the same statement both write it. Only
-        statement ids are scanned unless some repeat; copies whose content differs from the first
-        (beyond what an LRS assigns) are returned as conflicts, to be quarantined like any other.
-        """
-        files = [str(f) for f in self.files(self.statements_dir)]
-        empty = pa.table({"statement_id": pa.array([], pa.string()), "_file": pa.array([], pa.string()),
-                          "source": pa.array([], pa.string())})
-        if not files:
-            return Repeats(empty)
-        with _lookup_connection() as con:
-            repeated = con.sql("SELECT statement_id FROM read_parquet($files, hive_partitioning = false) "
-                               "GROUP BY statement_id HAVING count(*) > 1", params={"files": files}).to_arrow_table()
-            if not repeated.num_rows:
-                return Repeats(empty)
-            con.register("repeated", repeated)
-            ranked = con.sql(
-                "SELECT statement_id, filename AS _file, source, raw_json, "
-                "row_number() OVER first_copy AS copy, first_value(raw_json) OVER first_copy AS first_raw "
-                "FROM read_parquet($files, filename = true, hive_partitioning = true) "
-                "WHERE statement_id IN (SELECT statement_id FROM repeated) "
-                "WINDOW first_copy AS (PARTITION BY statement_id ORDER BY ingested_at, batch_id, filename)",
-                params={"files": files},
-            ).to_arrow_table()
-        later = ranked.filter(pc.greater(ranked["copy"], 1))
-        conflicts = [
-            (source, statement_id, raw)
-            for statement_id, source, raw, first in zip(*(later[c].to_pylist() for c in
-                                                          ("statement_id", "source", "raw_json", "first_raw")), strict=True)
-            if raw != first and _content(raw) != _content(first)
-        ]
-        return Repeats(later.select(["statement_id", "_file", "source"]), conflicts)
-
-    def remove_copies(self, copies: pa.Table) -> int:
-        """Rewrite each file holding one of ``copies`` without it, and its analyst twin if it was
-        published; returns the restricted rows removed.
-
-        A file keeps its name even when no row is left: part files are replaced whole, and the
-        changed size makes every cache of a remote lake fetch the new version (a deleted file
-        would come back from a cache that still holds it).
-        """
-        removed = 0
-        with self.write_lock():
-            for file in sorted(set(copies["_file"].to_pylist())):
-                ids = copies.filter(pc.equal(copies["_file"], file))["statement_id"]
-                removed += _rewrite_without(Path(file), ids)
-                twin = self.analyst_dir / Path(file).relative_to(self.statements_dir)
-                if twin.exists():  # statement ids are not pseudonymized, so the twin drops the same rows
-                    _rewrite_without(twin, ids)
-        return removed
-
-    def write_quarantine(self, table: pa.Table, source: str, batch_id: str) -> set[str]:
+    def write_quarantine(self, table: pa.Table, source: str) -> set[str]:
         """Append quarantine rows not already there; returns the keys of the rows written, so the
         caller can count the others as repeats."""
         check_source_id(source)
         table, _ = first_per_key(table, "quarantine_key")
         if table.num_rows == 0:
             return set()
-        with self.write_lock():
-            existing = self._existing(self.quarantine_dir, "quarantine_key", table["quarantine_key"])
-            if existing.num_rows:
-                table = table.filter(
-                    pc.invert(pc.is_in(table["quarantine_key"], value_set=existing["quarantine_key"]))
-                )
-            for ingest_date, part in _split_by_date(table, "ingested_at", "ingested_at"):
-                path = self.quarantine_dir / f"source={source}" / f"ingest_date={ingest_date}" / f"part-{batch_id}.parquet"
-                write_parquet_atomically(part.cast(QUARANTINE), path)
-        return set(table["quarantine_key"].to_pylist())
+        rows = TABLES["quarantine"].with_partitions(table, source, "ingested_at")
+
+        def attempt() -> set[str]:
+            keys = rows["quarantine_key"].to_pylist()
+            with self.engine.connect() as connection:
+                known = ledger.lookup(connection, ledger.QUARANTINE_KEYS, "quarantine_key", keys)
+            new = rows.filter(pc.invert(pc.is_in(rows["quarantine_key"], value_set=pa.array(list(known), pa.string()))))
+            if new.num_rows == 0:
+                return set()
+            written = new["quarantine_key"].to_pylist()
+            quarantine = self.table("quarantine")
+            with ledger.in_commit(self.engine, [lambda connection: connection.execute(
+                    insert(ledger.QUARANTINE_KEYS), [{"quarantine_key": key} for key in written])]):
+                quarantine.append(new)
+            return set(written)
+
+        return _retrying(attempt)
+
+    def append(self, name: str, rows: pa.Table, writes: list[ledger.Write]) -> None:
+        """Append ``rows`` (in the table's columns) with ``writes`` to the ledger, atomically."""
+        rows = TABLES[name].conform(rows)
+        self.commit(name, lambda table: table.append(rows), writes)
+
+    def delete(self, name: str, row_filter: BooleanExpression, writes: list[ledger.Write]) -> None:
+        """Delete matching rows (their files rewritten without them) with ``writes``, atomically."""
+        self.commit(name, lambda table: table.delete(row_filter), writes)
+
+    def replace(self, name: str, rows: pa.Table) -> None:
+        """Replace the whole content of a derived table (one snapshot: readers see old or new)."""
+        rows = TABLES[name].conform(rows)
+        self.commit(name, lambda table: table.overwrite(rows), [])
 
 
-def _rewrite_without(path: Path, ids: pa.Array) -> int:
-    """Replace ``path`` by itself without the rows of ``ids`` (schema metadata kept); returns rows removed."""
-    table = pq.read_table(path, partitioning=None)
-    kept = table.filter(pc.invert(pc.is_in(table["statement_id"], value_set=ids)))
-    write_parquet_atomically(kept, path)
-    return table.num_rows - kept.num_rows
+def _create(catalog: SqlCatalog, identifier: str, spec: TableSpec) -> Table:
+    """Create the table and its partitioning in one commit (a reader never sees it unpartitioned)."""
+    with catalog.create_table_transaction(identifier, schema=spec.iceberg_arrow_schema(),
+                                          properties=_TABLE_PROPERTIES) as transaction:
+        if spec.partition_by:
+            with transaction.update_spec() as partitioning:
+                for column in spec.partition_by:
+                    partitioning.add_identity(column)
+    return catalog.load_table(identifier)
 
 
-def _split_by_date(table: pa.Table, column: str, fallback: str) -> Iterator[tuple[str, pa.Table]]:
-    """Split rows by the UTC date of ``column`` (or ``fallback`` where it is null)."""
-    if table.num_rows == 0:
-        return
-    moments = pc.coalesce(table[column], table[fallback])
-    dates = pc.strftime(moments, format="%Y-%m-%d", locale="C")
-    for date in sorted(pc.unique(dates).to_pylist()):
-        yield date, table.filter(pc.equal(dates, date))
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL lets readers run beside a writer; a long busy timeout lets writers queue, not fail."""
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 60000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
 
+    engine.dispose()  # connections opened before the listener reconnect with these settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xapi_ingest.lake.query import connect
-from xapi_ingest.lake.store import Lake, write_parquet_atomically
+from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.vocabulary import VOIDED_VERB
 
 
@@ -21,7 +21,7 @@ class VoidSummary:
     voiding_statements: int
     voided_in_lake: int
     targets_not_yet_seen: int
-    path: str
+    table: str
 
 
 def apply_voids(lake: Lake) -> VoidSummary:
@@ -45,8 +45,6 @@ def apply_voids(lake: Lake) -> VoidSummary:
         """,
         params=[VOIDED_VERB, VOIDED_VERB],
     ).to_arrow_table()
-    path = lake.void_ledger
-    with lake.write_lock():
-        write_parquet_atomically(ledger, path)
+    lake.replace("void_ledger", ledger)
     in_lake = sum(ledger["target_in_lake"].to_pylist())
-    return VoidSummary(ledger.num_rows, in_lake, ledger.num_rows - in_lake, str(path))
+    return VoidSummary(ledger.num_rows, in_lake, ledger.num_rows - in_lake, "void_ledger")

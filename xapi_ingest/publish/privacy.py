@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import shutil
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+from pyiceberg.expressions import AlwaysTrue
 
-from xapi_ingest.lake.holds import BatchHolds, CheckedFiles
+from xapi_ingest.lake.holds import BatchHolds, BatchInventory, CommittedBatch
 from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
-from xapi_ingest.lake.store import Lake, write_parquet_atomically
+from xapi_ingest.lake.schema import ANALYST_TABLE as ANALYST
+from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
 
 KEY_ENV = "XAPI_PSEUDONYM_KEY"  # named in messages; the app reads it (xapi_ingest.app.settings)
@@ -88,11 +87,7 @@ class Pseudonymizer:
             table.schema.get_field_index("object_id"), table.schema.field("object_id"),
             pc.if_else(is_person, self.strings(person_ids), object_id),
         )
-        table = self._scrub_free_text(table)
-        metadata = dict(table.schema.metadata or {})
-        metadata[b"pseudonym_key_id"] = self.key_id.encode()
-        return table.replace_schema_metadata(metadata)
-
+        return self._scrub_free_text(table)
 
     def _scrub_free_text(self, table: pa.Table) -> pa.Table:
         """Identifiers in every other text column become pseudonyms too (:mod:`~xapi_ingest.publish.free_text`)."""
@@ -104,47 +99,57 @@ class Pseudonymizer:
         return table
 
 
+ROWS_PER_COMMIT = 100_000  # bounds memory: batches are published in groups of about this many rows
+
+
 def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
-            include_unchecked: bool = False) -> list[Path]:
-    """Write the analyst twin of every restricted statements file that passed the gate and lacks one.
+            include_unchecked: bool = False) -> list[str]:
+    """Publish the pseudonymized copy of every restricted batch that passed the gate and lacks one;
+    returns the batch ids published.
 
-    Only files the data-quality gate has checked (:class:`~xapi_ingest.lake.holds.CheckedFiles`)
-    and not held are published, so whoever calls this, analysts see only checked data;
-    ``include_unchecked`` publishes unchecked files too, for callers that say plainly that they
-    skipped the gate. Twins carry the restricted file's name, so publishing is idempotent and
-    resumable. After a key rotation run with ``rebuild=True``: every pseudonym changes, so old
-    and new analyst files must not be mixed. Runs under the lake's writer lock, so a gate that
-    withdraws a batch and a publish never interleave.
+    Only batches the data-quality gate has checked and not held are published, so whoever
+    calls this, analysts see only checked data; ``include_unchecked`` publishes unchecked ones
+    too, for callers that say plainly that they skipped the gate. Rows and their batches'
+    "published with key K" marks commit together, so publishing is idempotent and resumable,
+    from any worker. After a key rotation run with ``rebuild=True``: every pseudonym changes,
+    so old and new analyst rows must not be mixed; the zone is emptied and published again.
     """
-    with lake.write_lock():
-        if rebuild and lake.analyst_dir.exists():
-            shutil.rmtree(lake.analyst_dir)
-        _require_same_key(lake, pseudonymizer)
-        written: list[Path] = []
-        is_held = BatchHolds(lake).matcher()
-        is_checked = CheckedFiles(lake).matcher()
-        for source_file in lake.files(lake.statements_dir):
-            twin = lake.analyst_twin(source_file)
-            if twin.exists() or is_held(source_file) or not (include_unchecked or is_checked(source_file)):
-                continue
-            write_parquet_atomically(pseudonymizer.table(pq.read_table(source_file)), twin)
-            written.append(twin)
-    return written
+    inventory = BatchInventory(lake)
+    if rebuild:
+        everything = [batch.batch_id for batch in inventory.all()]
+        lake.delete(ANALYST, AlwaysTrue(), [BatchInventory.set_published(everything, None)])
+    batches = inventory.all()
+    other_keys = {batch.published_key for batch in batches} - {None, pseudonymizer.key_id}
+    if other_keys:
+        raise ValueError(
+            f"the analyst zone was made with another key (id {', '.join(sorted(map(str, other_keys)))}); "
+            "publish with --rebuild after a key rotation so pseudonyms are not mixed"
+        )
+    is_held = BatchHolds(lake).matcher()
+    waiting = [batch for batch in batches
+               if not batch.published_key and not is_held(batch.batch_id) and (include_unchecked or batch.checked)]
+    published: list[str] = []
+    for group in _groups(waiting):
+        ids = [batch.batch_id for batch in group]
+        rows = lake.read_batches("statements", ids)
+        lake.append(ANALYST, pseudonymizer.table(rows), [BatchInventory.set_published(ids, pseudonymizer.key_id)])
+        published += ids
+    return published
 
 
-def unpublished_unchecked(lake: Lake) -> list[Path]:
-    """Restricted files that wait for the gate before they can be published."""
-    is_checked = CheckedFiles(lake).matcher()
-    return [path for path in lake.files(lake.statements_dir)
-            if not lake.analyst_twin(path).exists() and not is_checked(path)]
+def _groups(batches: list[CommittedBatch]) -> Iterator[list[CommittedBatch]]:
+    group: list[CommittedBatch] = []
+    rows = 0
+    for batch in batches:
+        if group and rows + batch.rows > ROWS_PER_COMMIT:
+            yield group
+            group, rows = [], 0
+        group.append(batch)
+        rows += batch.rows
+    if group:
+        yield group
 
 
-def _require_same_key(lake: Lake, pseudonymizer: Pseudonymizer) -> None:
-    published = lake.files(lake.analyst_dir)
-    if published:
-        key_id = (pq.read_schema(published[0]).metadata or {}).get(b"pseudonym_key_id", b"").decode()
-        if key_id != pseudonymizer.key_id:
-            raise ValueError(
-                f"the analyst zone was made with another key (id {key_id or 'unknown'}); "
-                "publish with --rebuild after a key rotation so pseudonyms are not mixed"
-            )
+def unpublished_unchecked(lake: Lake) -> list[CommittedBatch]:
+    """Restricted batches that wait for the gate before they can be published."""
+    return [batch for batch in BatchInventory(lake).all() if not batch.published_key and not batch.checked]

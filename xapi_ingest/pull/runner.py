@@ -44,11 +44,11 @@ def pull_source(source: Source, lake: Lake, budget: Budget = NO_BUDGET, progress
     return summary
 
 
-def pull_source_id(config: Path | str, lake_root: Path | str, source_id: str,
+def pull_source_id(config: Path | str, lake: Lake, source_id: str,
                    max_pages: int | None = None, max_minutes: float | None = None) -> PullSummary:
     """Pull one source; raises on failure (the Airflow task's contract)."""
     source = load_sources(config).get(source_id)
-    return pull_source(source, Lake(lake_root), _budget(max_pages, max_minutes))
+    return pull_source(source, lake, _budget(max_pages, max_minutes))
 
 
 def pull_sources(config: Path | str, lake: Lake, source_ids: list[str] | None = None, *,

@@ -1,19 +1,19 @@
-"""Per-source pull state, stored in the lake next to the data it describes.
+"""Per-source pull state, stored in the lake's catalog database next to the data it describes.
 
-The state is rewritten atomically (temporary file, fsync, rename) and only after the pages it
-covers are committed, so whatever moment a run dies at, the state on disk never claims more
-than the lake holds: the next run at worst re-reads pages, and the upsert drops the repeats.
+The state is written in one transaction and only after the pages it covers are committed, so
+whatever moment a run dies at, the state never claims more than the lake holds: the next run at
+worst re-reads pages, and the upsert drops the repeats. Every worker sharing the lake sees it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
 import msgspec
+from sqlalchemy import delete, insert, select
 
-from xapi_ingest.common.atomic import write_bytes_atomically
+from xapi_ingest.lake.ledger import PULL_STATE
 from xapi_ingest.lake.store import Lake, check_source_id
 
 SinceField = Literal["unknown", "stored", "timestamp"]
@@ -39,16 +39,15 @@ class PullState(msgspec.Struct):
     updated_at: datetime | None = None
 
 
-def state_path(lake: Lake, source: str) -> Path:
-    return lake.layout.pull_state(check_source_id(source))
-
-
 def load_state(lake: Lake, source: str) -> PullState:
-    path = state_path(lake, source)
-    if not path.exists():
-        return PullState(source=source)
-    return msgspec.json.decode(path.read_bytes(), type=PullState)
+    with lake.engine.connect() as connection:
+        text = connection.execute(select(PULL_STATE.c.state)
+                                  .where(PULL_STATE.c.source == check_source_id(source))).scalar()
+    return PullState(source=source) if text is None else msgspec.json.decode(text, type=PullState)
 
 
 def save_state(lake: Lake, state: PullState) -> None:
-    write_bytes_atomically(msgspec.json.format(msgspec.json.encode(state)), state_path(lake, state.source))
+    text = msgspec.json.encode(state).decode()
+    with lake.engine.begin() as connection:
+        connection.execute(delete(PULL_STATE).where(PULL_STATE.c.source == check_source_id(state.source)))
+        connection.execute(insert(PULL_STATE).values(source=state.source, state=text))

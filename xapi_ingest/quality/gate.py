@@ -24,7 +24,6 @@ import great_expectations as gx
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import (
     DataContextConfig,
@@ -34,9 +33,10 @@ from great_expectations.data_context.types.base import (
 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
 from xapi_ingest.common.atomic import write_text_atomically
-from xapi_ingest.lake.holds import BatchHolds, CheckedFiles, batch_covers, check_batch_id, file_batch_id
+from xapi_ingest.lake.holds import BatchHolds, BatchInventory, CommittedBatch
+from xapi_ingest.lake.schema import ANALYST_TABLE as ANALYST
 from xapi_ingest.lake.schema import UTC_TIMESTAMP
-from xapi_ingest.lake.store import Lake
+from xapi_ingest.lake.store import Lake, batch_filter
 from xapi_ingest.quality.data_docs_offline import build_offline_docs
 from xapi_ingest.quality.data_docs_severity import SITE_SECTIONS
 from xapi_ingest.quality.suites import Severity, Suite, load_suite
@@ -73,7 +73,7 @@ class BatchQuality:
     critical: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
-    withdrawn: int = 0  # analyst files of this failed batch, published before the check, now deleted
+    withdrawn: int = 0  # committed sub-batches of this failed batch published before the check, now withdrawn
 
     @property
     def passed(self) -> bool:
@@ -89,7 +89,7 @@ class QualityReport:
     batches: list[BatchQuality]
     data_docs: Path | None = None
     result_file: Path | None = None
-    lake: Path | None = None
+    lake: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -154,7 +154,7 @@ class QualityGateError(RuntimeError):
             lines.append(f"batch {batch.batch_id}{where} ({batch.rows} rows):")
             lines += [f"  {finding.describe()}" for finding in batch.critical]
             if batch.withdrawn:
-                lines.append(f"  withdrawn: {batch.withdrawn} file(s) of this batch had been published to the analyst "
+                lines.append(f"  withdrawn: {batch.withdrawn} commit(s) of this batch had been published to the analyst "
                              "zone before this check and were deleted from it")
             lines.append(f"  inspect: xapi-pipeline sql --lake {lake} --zone restricted \"SELECT * FROM statements "
                          f"WHERE batch_id LIKE '{batch.batch_id}%'\"")
@@ -335,26 +335,7 @@ def validate_table(
 # The lake: batches, holds and the gate
 
 
-def batch_files(lake: Lake, batch_ids: Iterable[str] | None = None) -> dict[str, list[Path]]:
-    """Restricted statement files per batch id.
-
-    With ``batch_ids`` (ingest run ids, or the sub-batch ids stored in rows), each id collects
-    the files it covers. Without, every file the gate has not checked yet is returned, published
-    or not (a flag may have skipped the gate), keyed by the batch id in its file name.
-    """
-    files = lake.files(lake.statements_dir)
-    if batch_ids is not None:
-        return {batch_id: [f for f in files if batch_covers(check_batch_id(batch_id), file_batch_id(f))]
-                for batch_id in dict.fromkeys(batch_ids)}
-    is_checked = CheckedFiles(lake).matcher()
-    unchecked: dict[str, list[Path]] = {}
-    for path in files:
-        if not is_checked(path):
-            unchecked.setdefault(file_batch_id(path), []).append(path)
-    return unchecked
-
-
-def _record_verdicts(lake: Lake, report: QualityReport, files: dict[str, list[Path]]) -> None:
+def _record_verdicts(lake: Lake, report: QualityReport, batches: dict[str, list[CommittedBatch]]) -> None:
     """Hold failed batches and withdraw what of them was published; release passed ones; mark all checked."""
     holds = BatchHolds(lake)
     for batch in report.batches:
@@ -366,22 +347,17 @@ def _record_verdicts(lake: Lake, report: QualityReport, files: dict[str, list[Pa
             "critical": [asdict(finding) for finding in batch.critical],
             "result_file": str(report.result_file), "data_docs": str(report.data_docs),
         })
-        # every published file the hold covers, also those of the batch checked (and published) before
-        held = [path for path in lake.files(lake.statements_dir) if batch_covers(batch.batch_id, file_batch_id(path))]
-        for path in held:
-            twin = lake.analyst_twin(path)
-            if twin.exists():
-                twin.unlink()
-                batch.withdrawn += 1
-    CheckedFiles(lake).mark([path for paths in files.values() for path in paths], report.run_time.isoformat())
-
-
-def _read_batch(paths: list[Path]) -> pa.Table:
-    return pa.concat_tables([pq.read_table(path) for path in paths], promote_options="default")
+        # every published batch the hold covers, also those checked (and published) before
+        published = [b.batch_id for b in BatchInventory(lake).covered([batch.batch_id])[batch.batch_id] if b.published_key]
+        if published:
+            lake.delete(ANALYST, batch_filter(published), [BatchInventory.set_published(published, None)])
+            batch.withdrawn = len(published)
+    BatchInventory(lake).mark_checked([b.batch_id for group in batches.values() for b in group],
+                                      report.run_time.isoformat())
 
 
 def check_batches(
-    lake_root: Path | str,
+    lake: Lake,
     batch_ids: Iterable[str] | None = None,
     reports_dir: Path | str | None = None,
     *,
@@ -394,27 +370,27 @@ def check_batches(
     others. A batch that fails a critical expectation is held; one that passes has any earlier
     hold lifted, so a fixed batch can be published. A failed batch that had already been
     published (by a flag that skipped the gate, or under an older suite) is withdrawn from the
-    analyst zone. Every file looked at is recorded as checked, so ``batch_ids=None`` next time
-    finds only new files. Reports go to ``reports_dir`` (default ``<lake>/_quality/reports``).
+    analyst zone. Every batch looked at is recorded as checked, so ``batch_ids=None`` next time
+    finds only new ones. Reports go to ``reports_dir`` (default ``<lake>/_quality/reports``).
     Raises :class:`QualityGateError` after holding when any batch failed; returns the report otherwise.
     """
-    lake = Lake(lake_root)
     suite = load_suite(suite_path)
     run_time = _utc(run_time)
-    reports = Path(reports_dir) if reports_dir else lake.layout.quality_reports
-    files = batch_files(lake, batch_ids)
-    frames = {batch_id: _frame(_read_batch(paths), suite, run_time) for batch_id, paths in files.items() if paths}
+    reports = Path(reports_dir) if reports_dir else lake.default_reports()
+    inventory = BatchInventory(lake)
+    batches = inventory.covered(batch_ids) if batch_ids is not None else inventory.unchecked()
+    frames = {batch_id: _frame(lake.read_batches("statements", [b.batch_id for b in group]), suite, run_time)
+              for batch_id, group in batches.items() if group}
     context = _context(reports)
     verdicts = _validate(context, suite, frames, run_time) if frames else {}
-    batches = []
-    for batch_id, paths in files.items():
+    qualities = []
+    for batch_id, group in batches.items():
         verdict = verdicts.get(batch_id) or BatchQuality(batch_id, rows=0, evaluated=0)
-        verdict.sources = sorted({path.parent.parent.name.removeprefix("source=") for path in paths})
-        batches.append(verdict)
-    report = QualityReport(suite.name, run_time, batches, lake=lake.root)
+        verdict.sources = sorted({b.source for b in group})
+        qualities.append(verdict)
+    report = QualityReport(suite.name, run_time, qualities, lake=lake.name)
     _write_reports(context, report, reports)
-    with lake.write_lock():  # no publish runs between a verdict and its hold or withdrawal
-        _record_verdicts(lake, report, files)
+    _record_verdicts(lake, report, batches)
     if not report.passed:
         raise QualityGateError(report)
     return report

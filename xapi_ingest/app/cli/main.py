@@ -14,6 +14,7 @@ import msgspec
 
 from transforms.credit.cli import add_credit_parser, cmd_credit
 from transforms.sequences import cli as sequences_cli
+from xapi_ingest.app.cli.lake import LAKE_COMMANDS, add_lake_parsers
 from xapi_ingest.app.cli.quality import QUALITY_COMMANDS, add_quality_parsers
 from xapi_ingest.app.settings import Settings
 from xapi_ingest.app.steps import gate_then_publish, pseudonymizer, quality_reports
@@ -21,11 +22,10 @@ from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.config import ConfigError
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
-from xapi_ingest.lake.remote import add_lake_argument, is_remote, working_lake
+from xapi_ingest.lake.location import LakeLocationError, add_lake_argument, safe_location
 from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.privacy import KEY_ENV, MissingKeyError, publish
-from xapi_ingest.pull.client import safe_url
 from xapi_ingest.xapi.reader import TRUNCATED, UNREADABLE_RULES, InputError, RawRecord, read_records, records_with_origin
 from xapi_ingest.xapi.rules import RULES
 from xapi_ingest.xapi.samples import realistic_statements
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     pub = commands.add_parser(
         "publish", help="write the pseudonymized analyst zone",
         description=f"Run the data-quality gate over unchecked batches, then pseudonymize the restricted "
-                    f"files that passed into analyst/ with the key in {KEY_ENV}. Exit 1 when a batch is held.",
+                    f"batches that passed into the analyst zone with the key in {KEY_ENV}. Exit 1 when a batch is held.",
     )
     add_lake_argument(pub)
     pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
@@ -137,23 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
     pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
 
-    sync = commands.add_parser(
-        "sync", help="mirror the lake to object storage (S3) or restore it from there",
-        description="--push uploads new and changed lake files to URI (data before pull state); --pull "
-                    "restores a local working lake from URI. URI: s3://bucket/prefix[?endpoint_override=host:port"
-                    "&scheme=http&region=...], credentials from the AWS_* environment variables.",
-    )
-    sync.add_argument("--lake", required=True, type=Path, help="local lake root")
-    direction = sync.add_mutually_exclusive_group(required=True)
-    direction.add_argument("--push", metavar="URI", help="upload to URI")
-    direction.add_argument("--pull", metavar="URI", help="download from URI")
-    sync.add_argument("--full", action="store_true", help="with --push: re-send every file (after publish --rebuild)")
-
     sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
                                  description="Write realistic Moodle- and Open edX-like statements.")
     sample.add_argument("--out", required=True, type=Path)
     sample.add_argument("--count", type=int, default=1000)
     add_quality_parsers(commands)
+    add_lake_parsers(commands)
     sequences_cli.add_parsers(commands)
     add_credit_parser(commands)
     return parser
@@ -199,7 +188,7 @@ def _print_verdict(out, fmt: str, path: Path, record: RawRecord, issues: list[Is
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    lake = Lake(args.lake)
+    lake: Lake = args.lake
     try:
         ingestor = Ingestor(lake, args.source, args.xapi_version, args.tolerate, args.batch_size)
     except ValueError as exc:
@@ -252,7 +241,7 @@ def _print_counts(counts: IngestCounts) -> None:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    lake = Lake(args.lake)
+    lake: Lake = args.lake
     try:
         if args.rebuild:  # after a key rotation: the zone is rewritten from what passed the gate
             publish(lake, pseudonymizer(args.settings), rebuild=True)
@@ -273,7 +262,7 @@ def _gate_then_publish(lake: Lake, args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
     if outcome.report is None:
-        print(f"quality gate SKIPPED (--skip-quality-gate): {outcome.unchecked_published} unchecked file(s) "
+        print(f"quality gate SKIPPED (--skip-quality-gate): {outcome.unchecked_published} unchecked batch(es) "
               "published to the analyst zone; `xapi-pipeline check` checks them and withdraws a failing batch")
     elif outcome.gate_error is None:
         checked = len(outcome.report.batches)
@@ -281,7 +270,7 @@ def _gate_then_publish(lake: Lake, args: argparse.Namespace) -> int:
               "quality gate: no unchecked batch")
     else:
         print(str(outcome.gate_error), file=sys.stderr)
-    print(f"analyst zone: {len(outcome.published)} new file(s)")
+    print(f"analyst zone: {len(outcome.published)} batch(es) published")
     return ExitCode.FINDINGS if outcome.gate_error else ExitCode.OK
 
 
@@ -294,7 +283,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
         print("note: restricted zone (--zone restricted): raw JSON, real identities and the quarantine",
               file=sys.stderr)
     try:
-        with connect(Lake(args.lake), args.zone, sealed=True) as con:
+        with connect(args.lake, args.zone, sealed=True) as con:
             relation = con.sql(args.query)
             if relation is not None:
                 _print_relation(relation, args.format)
@@ -352,7 +341,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
     try:
         summaries, failures = pull_sources(
-            args.config, Lake(args.lake), None if args.all else args.source,
+            args.config, args.lake, None if args.all else args.source,
             max_pages=args.max_pages, max_minutes=args.max_minutes, progress=sys.stderr.isatty(),
         )
     except (ConfigError, KeyError) as exc:
@@ -374,29 +363,11 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return ExitCode.FINDINGS if failures else ExitCode.OK
 
 
-def cmd_sync(args: argparse.Namespace) -> int:
-    from xapi_ingest.lake.remote import pull_down, push
-
-    lake = Lake(args.lake)
-    try:
-        result = push(lake, args.push, full=args.full) if args.push else pull_down(args.pull, lake)
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.UNUSABLE
-    print(f"{'uploaded' if args.push else 'downloaded'} {result.copied} file(s), {result.bytes:,} bytes; "
-          f"{result.unchanged} unchanged, {result.deleted} deleted")
-    return ExitCode.OK
-
-
 _COMMANDS = {
     "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
-    "pull": cmd_pull, "sync": cmd_sync, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS,
+    "pull": cmd_pull, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS, **LAKE_COMMANDS,
     "lsa": sequences_cli.cmd_lsa, "sequences": sequences_cli.cmd_sequences, "credit": cmd_credit,
 }
-
-
-# Commands that write the lake; on a remote lake their changes are pushed back.
-_WRITERS = frozenset({"ingest-file", "publish", "pull", "check", "release"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -409,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.UNUSABLE
     try:
         return _run(args)
+    except LakeLocationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
     except WriteError as exc:  # a full disk: every file written before is whole, so re-running is safe
         print(f"error: cannot write {exc.filename}: {exc.strerror} (files written before are intact; "
               "free space and re-run)", file=sys.stderr)
@@ -416,18 +390,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.command == "sync" or not is_remote(getattr(args, "lake", "")):
+    """Open the lake the command names (if any), then run the command; storage errors are one line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    location = getattr(args, "lake", None)
+    if location is None:
         return _COMMANDS[args.command](args)
-    # a URI: work on a synced local copy
-    uri = safe_url(str(args.lake))
     try:
-        with working_lake(args.lake, write=args.command in _WRITERS, cache_root=args.settings.lake_cache) as lake:
-            args.lake = lake.root
-            return _COMMANDS[args.command](args)
-    except WriteError:
+        args.lake = args.settings.open_lake(location, args.catalog)
+        return _COMMANDS[args.command](args)
+    except (WriteError, LakeLocationError):
         raise
-    except OSError as exc:  # an unreachable bucket, refused credentials
-        print(f"error: {exc} (lake {uri})", file=sys.stderr)
+    except (OSError, SQLAlchemyError) as exc:  # an unreachable bucket or catalog database, refused credentials
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"error: {reason} (lake {safe_location(location)})", file=sys.stderr)
         return ExitCode.UNUSABLE
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 from xapi_ingest.app.steps import quality_reports
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.holds import BatchHolds
-from xapi_ingest.lake.remote import add_lake_argument
-from xapi_ingest.lake.store import Lake
+from xapi_ingest.lake.location import add_lake_argument
 
 
 def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
@@ -61,7 +60,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    holds = BatchHolds(Lake(args.lake))
+    holds = BatchHolds(args.lake)
     held = holds.held()
     if not args.batch:
         for batch_id, reason in held.items():
