@@ -135,7 +135,8 @@ def _postgres_user() -> str | None:
 
 
 def start_postgres(folder: Path, data: Path) -> tuple[Process, str]:
-    """A fresh PostgreSQL cluster in ``data`` on 127.0.0.1 (trust auth, local only) with an ``airflow`` database.
+    """A fresh PostgreSQL cluster in ``data`` on 127.0.0.1 (trust auth, local only) with the databases
+    ``airflow`` (Airflow's metadata) and ``lake`` (the lake's catalog); returns the server's URL.
 
     ``data`` must be reachable by the unprivileged user when running as root, so callers put it
     directly under the system's temporary folder (pytest's folders are private to root).
@@ -155,9 +156,10 @@ def start_postgres(folder: Path, data: Path) -> tuple[Process, str]:
                               capture_output=True).returncode == 0
 
     _wait_until("PostgreSQL", accepting, 60, [process])
-    subprocess.run([str(pg_bin / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                    "-c", "CREATE DATABASE airflow"], check=True, capture_output=True)
-    return process, f"postgresql+psycopg2://postgres@127.0.0.1:{port}/airflow"
+    for database in ("airflow", "lake"):
+        subprocess.run([str(pg_bin / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                        "-c", f"CREATE DATABASE {database}"], check=True, capture_output=True)
+    return process, f"postgresql+psycopg2://postgres@127.0.0.1:{port}"
 
 
 def start_redis(folder: Path) -> tuple[Process, str]:
@@ -222,7 +224,7 @@ def airflow_settings(home: Path, api_port: int, database: str, broker: str) -> d
 @dataclass
 class AirflowCluster:
     """Airflow with the CeleryExecutor on PostgreSQL and Redis; ``workers`` maps each worker's
-    name to its own environment additions (e.g. its ``XAPI_LAKE_CACHE``, as on separate machines)."""
+    name to its own environment additions (as on separate machines)."""
 
     folder: Path
     env: Mapping[str, str]  # the project's settings (XAPI_*, LRS credentials, AWS_*) for every component
@@ -231,6 +233,7 @@ class AirflowCluster:
     api_port: int = 0  # 0: a free one
     processes: dict[str, Process] = field(default_factory=dict, init=False)
     base_url: str = field(default="", init=False)
+    lake_catalog: str = field(default="", init=False)  # the lake's catalog database, on the cluster's PostgreSQL
     _pg_data: Path | None = field(default=None, init=False, repr=False)
 
     def __enter__(self) -> AirflowCluster:
@@ -253,11 +256,14 @@ class AirflowCluster:
         home.mkdir(exist_ok=True)
         (home / "passwords.json").write_text(json.dumps({ADMIN: self.password}))
         self._pg_data = Path(tempfile.mkdtemp(prefix="xapi-airflow-pg-"))
-        self.processes["postgres"], database = start_postgres(self.folder, self._pg_data)
+        self.processes["postgres"], server = start_postgres(self.folder, self._pg_data)
+        database = f"{server}/airflow"
+        self.lake_catalog = self.env.get("XAPI_LAKE_CATALOG") or f"{server}/lake"  # as compose: one server, two databases
         self.processes["redis"], broker = start_redis(self.folder)
         api_port = self.api_port or free_port()
         self.base_url = f"http://127.0.0.1:{api_port}"
-        env = {**os.environ, **self.env, **airflow_settings(home, api_port, database, broker)}
+        env = {**os.environ, **self.env, "XAPI_LAKE_CATALOG": self.lake_catalog,
+               **airflow_settings(home, api_port, database, broker)}
         airflow = [sys.executable, "-m", "airflow"]
         with open(self.folder / "migrate.log", "ab") as log:
             migrated = subprocess.run([*airflow, "db", "migrate"], env=env, stdout=log, stderr=log, cwd=self.folder)

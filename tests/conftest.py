@@ -68,8 +68,9 @@ def s3_uri(tmp_path_factory):
 
 def _moto_lake(tmp_path_factory):
     """A real S3-compatible server (moto in server mode) on 127.0.0.1, with an empty lake bucket."""
+    import pyarrow.fs as pafs
+
     from devtools.local_lrs import free_port
-    from xapi_ingest.lake.remote import filesystem
 
     port = free_port()
     log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
@@ -86,7 +87,7 @@ def _moto_lake(tmp_path_factory):
                 pytest.fail("moto server did not start")
             time.sleep(0.2)
     uri = f"s3://xapi-lake/lake?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
-    filesystem(uri + "&allow_bucket_creation=true")[0].create_dir("xapi-lake")
+    pafs.FileSystem.from_uri(uri + "&allow_bucket_creation=true")[0].create_dir("xapi-lake")
     yield uri
     server.terminate()
     server.wait()

@@ -58,7 +58,7 @@ def test_make_airflow_runs_both_dags_and_stops_cleanly(tmp_path: Path) -> None:
         assert launcher.poll() is None, "".join(printed)
         password = re.search(r"login: admin / (\S+)", "".join(printed)).group(1)
         api = AirflowApi.login(f"http://127.0.0.1:{port}", "admin", password)
-        assert api.dag_ids() == ["xapi_analytics", "xapi_ingest"] and api.import_errors() == []
+        assert api.dag_ids() == ["xapi_analytics", "xapi_ingest", "xapi_maintenance"] and api.import_errors() == []
         run_id = api.trigger("xapi_ingest")
         assert api.wait_for_run("xapi_ingest", run_id, timeout=900) == "success"
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.lake import lake_ids
 from xapi_ingest.app.cli.main import build_parser, main
+from xapi_ingest.lake.store import Lake
 
 
 def _write(path, lines):
@@ -53,7 +55,7 @@ def test_ingest_then_sql(tmp_path, statement, capsys, monkeypatch):
     assert main(["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake)]) == 0
     out = capsys.readouterr().out
     assert "read 2, valid 1, tolerated 0, quarantined 1, duplicates 0" in out
-    assert "analyst zone: 1 new file(s)" in out
+    assert "analyst zone: 1 batch(es) published" in out
     assert main(["sql", "--lake", str(lake), "--format", "csv",
                  "SELECT statement_id, verb_id FROM statements"]) == 0
     assert capsys.readouterr().out.splitlines()[1] == f"{statement['id']},{statement['verb']['id']}"
@@ -93,8 +95,8 @@ def test_ingest_file_publishes_only_what_passed_the_gate(tmp_path, statement, ca
     ingest = ["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--tolerate", "score.scaled-range"]
     assert main(ingest) == 1
     captured = capsys.readouterr()
-    assert "critical score-scaled-in-range" in captured.err and "analyst zone: 0 new file(s)" in captured.out
-    assert not list((lake / "analyst").rglob("*.parquet"))
+    assert "critical score-scaled-in-range" in captured.err and "analyst zone: 0 batch(es) published" in captured.out
+    assert Lake(lake).dataset("analyst_statements").count_rows() == 0
 
 
 def test_skipping_the_gate_is_said_and_a_later_check_withdraws(tmp_path, statement, capsys, monkeypatch):
@@ -105,37 +107,40 @@ def test_skipping_the_gate_is_said_and_a_later_check_withdraws(tmp_path, stateme
     assert main(["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--no-publish",
                  "--tolerate", "score.scaled-range"]) == 0
     assert main(["publish", "--lake", str(lake), "--skip-quality-gate"]) == 0
-    assert "quality gate SKIPPED (--skip-quality-gate): 1 unchecked file(s) published" in capsys.readouterr().out
-    assert len(list((lake / "analyst").rglob("*.parquet"))) == 1
+    assert "quality gate SKIPPED (--skip-quality-gate): 1 unchecked batch(es) published" in capsys.readouterr().out
+    assert Lake(lake).dataset("analyst_statements").count_rows() == 1
     assert main(["check", "--lake", str(lake)]) == 1  # finds the published, unchecked batch
-    assert "withdrawn: 1 file(s)" in capsys.readouterr().err
-    assert not list((lake / "analyst").rglob("*.parquet"))
+    assert "withdrawn: 1 commit(s)" in capsys.readouterr().err
+    assert Lake(lake).dataset("analyst_statements").count_rows() == 0
     assert main(["check", "--lake", str(lake)]) == 0
     assert "no unchecked batch" in capsys.readouterr().out
 
 
-def test_a_full_disk_names_the_file_and_leaves_the_lake_consistent(tmp_path, statement, capsys, monkeypatch):
+def test_a_full_disk_is_one_line_and_leaves_the_lake_consistent(tmp_path, statement, capsys, monkeypatch):
     import errno
     import os
+
+    from pyiceberg.io.pyarrow import PyArrowFile
 
     path = _write(tmp_path / "in.ndjson", [json.dumps(statement)])
     lake = tmp_path / "lake"
     ingest = ["ingest-file", str(path), "--source", "moodle-a", "--lake", str(lake), "--no-publish"]
-    real_fsync = os.fsync
+    real_create = PyArrowFile.create
 
-    def disk_full(fd: int) -> None:  # the OS boundary: the device is full when the data is flushed
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def disk_full(self, overwrite=False):  # the storage boundary: the device is full when a data file is opened
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.location)
 
-    monkeypatch.setattr(os, "fsync", disk_full)
+    monkeypatch.setattr(PyArrowFile, "create", disk_full)
     assert main(ingest) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith(f"error: cannot write {lake}/statements/source=moodle-a/") and "No space left on device" in err
-    assert [p for p in lake.rglob("*") if p.is_file() and p.name != ".write.lock"] == []  # no half file, no temp
+    assert err.startswith("error: ") and "No space left on device" in err and str(lake) in err
+    monkeypatch.setattr(PyArrowFile, "create", real_create)
+    assert lake_ids(Lake(lake)) == []  # nothing half-written is visible, no id registered
 
-    monkeypatch.setattr(os, "fsync", real_fsync)  # space freed: the re-run writes the statement once
-    assert main(ingest) == 0
+    assert main(ingest) == 0  # space freed: the re-run writes the statement once
     assert "valid 1" in capsys.readouterr().out
+    assert lake_ids(Lake(lake)) == [statement["id"]]
 
 
 def test_relative_lake_paths_work_from_the_working_directory(tmp_path, statement, capsys, monkeypatch):
@@ -144,7 +149,7 @@ def test_relative_lake_paths_work_from_the_working_directory(tmp_path, statement
     monkeypatch.setenv("XAPI_PSEUDONYM_KEY", "cli-test-key-0123456789abcdef")
     _write(tmp_path / "in.ndjson", [json.dumps(statement)])
     assert main(["ingest-file", "in.ndjson", "--source", "moodle-a", "--lake", "lake"]) == 0
-    assert "analyst zone: 1 new file(s)" in capsys.readouterr().out
+    assert "analyst zone: 1 batch(es) published" in capsys.readouterr().out
     assert main(["publish", "--lake", "lake"]) == 0
     assert "error" not in capsys.readouterr().err
 

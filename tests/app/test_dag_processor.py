@@ -23,6 +23,7 @@ DAGS = REPO_ROOT / "dags"
 EXPECTED_TASKS = {
     "xapi_ingest": ["all_sources_pulled", "pull", "quality", "sources"],
     "xapi_analytics": ["apply_voids", "credit", "sequences"],
+    "xapi_maintenance": ["compact"],
 }
 PARSE_LIKE_THE_PROCESSOR = """
 import json, sys

@@ -9,7 +9,6 @@ import pytest
 from devtools.airflow_local import airflow_environment, migrate, run_dag
 from tests.support.lake import lake_ids
 from xapi_ingest.lake.query import connect
-from xapi_ingest.lake.remote import remote_dataset
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.samples import realistic_statements
 
@@ -50,8 +49,16 @@ def test_ingest_dag_pulls_checks_and_publishes(airflow_home: Path, tmp_path: Pat
                                   "all_sources_pulled": "success"}
     lake = Lake(tmp_path / "lake")
     assert sorted(lake_ids(lake)) == sorted(ids)
-    assert lake.files(lake.analyst_dir), "the passing batch was published to the analyst zone"
+    assert lake.dataset("analyst_statements").count_rows() == len(ids), "the passing batch was published"
     assert ralph.password not in result.log_file.read_text()
+
+    ralph.post(list(realistic_statements(150))[120:])  # a second, small commit: two files to compact
+    assert run_dag("xapi_ingest", env, tmp_path / "again.log").state == "success"
+    files_before = len(lake.dataset("statements").files)
+    maintenance = run_dag("xapi_maintenance", env, tmp_path / "maintenance.log")
+    assert maintenance.state == "success" and maintenance.task_states == {"compact": "success"}
+    assert len(lake.dataset("statements").files) < files_before
+    assert sorted(lake_ids(lake)) == sorted(ids + [s["id"] for s in list(realistic_statements(150))[120:]])
 
 
 def test_a_failing_source_fails_only_its_task(airflow_home: Path, tmp_path: Path, ralph) -> None:
@@ -75,7 +82,7 @@ def test_a_batch_breaking_a_critical_expectation_fails_quality_and_is_not_publis
     assert result.task_states["pull[0]"] == "success" and result.task_states["quality"] == "failed"
     lake = Lake(tmp_path / "lake")
     assert sorted(lake_ids(lake)) == sorted(ids)  # kept in the restricted zone for inspection
-    assert not lake.files(lake.analyst_dir)  # and not published
+    assert lake.dataset("analyst_statements").count_rows() == 0  # and not published
     assert "score-scaled-in-range" in result.log_file.read_text()  # the message names the expectation
 
     newer = ralph.post(list(realistic_statements(40))[30:])
@@ -91,10 +98,11 @@ def test_ingest_dag_on_an_s3_lake(airflow_home: Path, tmp_path: Path, ralph, s3_
     ids = ralph.post(list(realistic_statements(60)))
     uri = s3_uri.replace("/lake?", "/dag-lake?")
     env = dag_env(airflow_home, tmp_path, ralph, write_sources(tmp_path / "sources.yaml", ralph.endpoint))
-    env |= {"XAPI_LAKE": uri, "XAPI_LAKE_CACHE": str(tmp_path / "cache"),
+    catalog = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    env |= {"XAPI_LAKE": uri, "XAPI_LAKE_CATALOG": catalog,
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     result = run_dag("xapi_ingest", env, tmp_path / "ingest.log")
     assert result.state == "success", result
-    restricted = remote_dataset(uri, "restricted").to_table(columns=["statement_id"])
-    assert sorted(restricted["statement_id"].to_pylist()) == sorted(ids)
-    assert remote_dataset(uri, "analyst").count_rows() == len(ids)  # checked, published, uploaded
+    lake = Lake(uri, catalog)
+    assert sorted(lake_ids(lake)) == sorted(ids)
+    assert lake.dataset("analyst_statements").count_rows() == len(ids)  # checked and published

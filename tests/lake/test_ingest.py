@@ -5,22 +5,23 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import duckdb
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from xapi_ingest.lake.ingest import Ingestor, RepeatCounts, check_tolerated_rules, settle_repeated_ids
+from xapi_ingest.lake import ledger
+from xapi_ingest.lake.holds import BatchInventory
+from xapi_ingest.lake.ingest import Ingestor, check_tolerated_rules
+from xapi_ingest.lake.normalize import StatementColumns
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.schema import STATEMENTS
 from xapi_ingest.lake.store import Lake
-from xapi_ingest.quality.gate import check_batches
 from xapi_ingest.xapi.reader import read_records
 from xapi_ingest.xapi.samples import realistic_statements
 
@@ -56,15 +57,15 @@ def test_ingest_counts_and_read_back(tmp_path, statement):
         assert con.execute("SELECT DISTINCT source FROM statements").fetchall() == [("moodle-a",)]
         quarantined = con.execute("SELECT line, rules FROM quarantine ORDER BY line").fetchall()
     assert quarantined == [(301, ["score.min-max"]), (303, ["json.malformed"])]
-    dataset = ds.dataset(lake.statements_dir, format="parquet", partitioning="hive")
-    table = dataset.to_table()
+    table = lake.table("statements").scan().to_arrow()  # pyiceberg, as an analyst with the catalog would
     assert table.num_rows == 300
     assert set(STATEMENTS.names) <= set(table.column_names)
+    assert str(table.schema.field("stored_date").type) == "date32[day]"  # partition columns keep their type
     frame = table.to_pandas()
     assert frame["timestamp"].dt.tz is not None
-    one = pq.read_table(lake.files(lake.statements_dir)[0])
-    assert one.schema.field("statement_id").metadata[b"description"].startswith(b"statement id")
-    assert pq.ParquetFile(lake.files(lake.statements_dir)[0]).metadata.row_group(0).column(0).compression == "ZSTD"
+    assert lake.table("statements").schema().find_field("statement_id").doc.startswith("statement id")
+    data_file = lake.dataset("statements").files[0]
+    assert pq.ParquetFile(data_file).metadata.row_group(0).column(0).compression == "ZSTD"
 
 
 def test_raw_json_is_kept_exactly(tmp_path):
@@ -86,12 +87,12 @@ def test_reingest_changes_nothing(tmp_path, statement):
     lake = Lake(tmp_path / "lake")
     _ingest(lake, path, batch_size=120)
     before = _lake_rows(lake)
-    files_before = sorted(p.name for p in lake.root.rglob("*.parquet"))
+    snapshots_before = lake.snapshot_ids()
     again = _ingest(lake, path, batch_size=120)
     # the bad line is already quarantined: a repeat, so summed summaries equal the table counts
     assert (again.valid, again.duplicates, again.quarantined) == (0, 501, 0)
     assert _lake_rows(lake) == before
-    assert sorted(p.name for p in lake.root.rglob("*.parquet")) == files_before
+    assert lake.snapshot_ids() == snapshots_before  # nothing new: not even an empty commit
     with connect(lake) as con:
         assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (1,)
 
@@ -159,14 +160,14 @@ def test_kill_9_then_rerun_gives_the_clean_lake(tmp_path):
          "--lake", str(crashed), "--batch-size", "200", "--no-publish"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(crashed.rglob("*.parquet"))) < 3:
+    deadline = time.monotonic() + 120
+    data = crashed / "warehouse" / "xapi" / "statements" / "data"
+    while time.monotonic() < deadline and len(list(data.rglob("*.parquet"))) < 3:
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     partial = Lake(crashed)
     assert 0 < len(_lake_rows(partial)) < 6000, "the kill must land mid-ingest for this test to mean anything"
-    assert not [p for p in crashed.rglob("*") if p.name.endswith(".tmp") and p.suffix == ".parquet"]
     _ingest(partial, path)
     assert _lake_rows(partial) == _lake_rows(clean)
 
@@ -201,52 +202,29 @@ def test_restored_by_another_lrs_is_a_duplicate_not_a_conflict(tmp_path, stateme
     assert (counts.duplicates, counts.conflicts) == (1, 1)  # `again` is a duplicate; a changed timestamp is a conflict
 
 
-def test_copies_written_by_two_stale_caches_settle_to_the_first_stored(tmp_path):
-    """Two workers, each on its own cache of a remote lake, pull two sources that hold the same
-    statements (forwarded between LRSs): neither upsert sees the other's rows, so once both
-    caches' files meet in one lake each shared id is there twice, until the step after all pulls
-    settles them: the first stored copy stays, a differing later one goes to the quarantine."""
-    shared = list(realistic_statements(15))
-    changed = {**shared[3], "verb": {"id": "http://adlnet.gov/expapi/verbs/failed"}}  # same id, other content
-    lake, stale = Lake(tmp_path / "worker1"), Lake(tmp_path / "worker2")
-    _ingest(lake, _ndjson(tmp_path / "a.ndjson", shared), source="lms-a")
-    _ingest(stale, _ndjson(tmp_path / "b.ndjson", [*shared[10:], changed]), source="lms-b")
-    shutil.copytree(stale.statements_dir, lake.statements_dir, dirs_exist_ok=True)  # what the remote lake ends with
+def test_two_writers_racing_for_one_id_store_it_once(tmp_path, statement, monkeypatch):
+    """Two writers that both looked an id up before either committed: the second commit's id
+    registration fails on the first's, rolls back with its snapshot, and the retry counts a duplicate.
+    The interleaving is forced by running the first writer inside the second's registry lookup."""
+    def rows(batch_id):
+        columns = StatementColumns()
+        columns.append(statement, json.dumps(statement), [], batch_id, datetime.now(UTC))
+        return columns.to_table()
 
-    assert settle_repeated_ids(lake) == RepeatCounts(removed=6, conflicts=1)
-    with connect(lake) as con:
-        rows = con.execute("SELECT statement_id, source, verb_id FROM statements ORDER BY statement_id").fetchall()
-        quarantined = con.execute("SELECT source, statement_id, rules FROM quarantine").fetchall()
-    assert [row[0] for row in rows] == sorted(s["id"] for s in shared)  # one row per id
-    assert {row[1] for row in rows} == {"lms-a"}  # the first stored copies
-    assert quarantined == [("lms-b", changed["id"], ["lake.id-conflict"])]  # nothing is lost
-    assert settle_repeated_ids(lake) == RepeatCounts()  # settled: a re-run changes nothing
-    assert check_batches(lake.root).passed  # the emptied batch of lms-b has nothing left to fail
+    first, second = Lake(tmp_path / "lake"), Lake(tmp_path / "lake")
+    real_lookup = ledger.lookup
+    raced: list[int] = []
 
+    def lookup_then_let_the_other_commit(*args):
+        found = real_lookup(*args)
+        if not raced:
+            raced.append(0)  # once: the first writer's own lookup comes through here too
+            raced[0] = first.write_statements(rows("b-1"), "lms-a").written
+        return found
 
-def _two_stale_caches(tmp_path, statements):
-    """One lake holding every statement twice: two workers' caches, each ingested one source, met."""
-    lake, stale = Lake(tmp_path / "worker1"), Lake(tmp_path / "worker2")
-    _ingest(lake, _ndjson(tmp_path / "a.ndjson", statements), source="lms-a")
-    _ingest(stale, _ndjson(tmp_path / "b.ndjson", statements), source="lms-b")
-    shutil.copytree(stale.statements_dir, lake.statements_dir, dirs_exist_ok=True)
-    return lake
-
-
-def test_settling_also_removes_the_published_twins_of_later_copies(tmp_path):
-    from xapi_ingest.publish.privacy import Pseudonymizer, publish
-
-    shared = list(realistic_statements(8))
-    lake = _two_stale_caches(tmp_path, shared)
-    publish(lake, Pseudonymizer(b"settle-test-key-0123456789"), include_unchecked=True)  # both copies published
-    settle_repeated_ids(lake)
-    with connect(lake, "analyst") as con:
-        ids = [row[0] for row in con.execute("SELECT statement_id FROM statements").fetchall()]
-    assert sorted(ids) == sorted(s["id"] for s in shared)  # one analyst row per id, like the restricted zone
-
-
-def test_a_repeat_is_counted_once_however_often_the_lake_holds_it(tmp_path):
-    shared = list(realistic_statements(3))
-    lake = _two_stale_caches(tmp_path, shared)
-    counts = _ingest(lake, _ndjson(tmp_path / "again.ndjson", shared), source="lms-a")
-    assert (counts.read, counts.duplicates, counts.valid) == (3, 3, 0)  # read = written + quarantined + duplicates
+    monkeypatch.setattr(ledger, "lookup", lookup_then_let_the_other_commit)
+    result = second.write_statements(rows("b-2"), "lms-b")
+    assert raced == [1] and (result.written, result.duplicates) == (0, 1)
+    with connect(first) as con:
+        assert con.execute("SELECT statement_id, source FROM statements").fetchall() == [(statement["id"], "lms-a")]
+    assert [b.batch_id for b in BatchInventory(first).all()] == ["b-1"]  # the rolled-back commit left no batch

@@ -57,7 +57,7 @@ def site(tmp_path_factory) -> Path:
     tmp_path = tmp_path_factory.mktemp("docs")
     lake = Lake(tmp_path / "lake")
     _ingest(lake, tmp_path, "b1", realistic_statements(40))
-    report = check_batches(lake.root, ["b1"], tmp_path / "reports", run_time=FRESH)
+    report = check_batches(lake, ["b1"], tmp_path / "reports", run_time=FRESH)
     assert report.data_docs is not None
     return report.data_docs.parent
 

@@ -9,15 +9,16 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import delete, insert
 
 from xapi_ingest.app.cli.main import main
-from xapi_ingest.lake.holds import BatchHolds
+from xapi_ingest.lake import ledger
+from xapi_ingest.lake.holds import BatchHolds, BatchInventory
 from xapi_ingest.lake.ingest import Ingestor
 from xapi_ingest.lake.normalize import StatementColumns
 from xapi_ingest.lake.query import connect
-from xapi_ingest.lake.store import Lake, write_parquet_atomically
+from xapi_ingest.lake.store import Lake, batch_filter
 from xapi_ingest.publish.privacy import Pseudonymizer, publish
 from xapi_ingest.quality.gate import QualityGateError, check_batches, validate_table
 from xapi_ingest.quality.suites import SuiteError, load_suite
@@ -41,14 +42,18 @@ def _set(table: pa.Table, name: str, values: list) -> pa.Table:
 
 
 def _add_batch(lake: Lake, batch_id: str, table: pa.Table) -> None:
-    """Write rows as another producer (or a bug) would: straight into the restricted zone."""
-    template = lake.files(lake.statements_dir)[0]
+    """Write rows as another producer (or a bug) would: straight into the restricted zone, past the id
+    registry; a batch sent again replaces the earlier one."""
     table = _set(table, "batch_id", [batch_id] * table.num_rows)
-    write_parquet_atomically(table, template.parent / f"part-{batch_id}.parquet")
+    forget = delete(ledger.BATCHES).where(ledger.BATCHES.c.batch_id == batch_id)
+    lake.delete("statements", batch_filter([batch_id]), [lambda connection: connection.execute(forget)])
+    inventory = insert(ledger.BATCHES).values(batch_id=batch_id, source="moodle-a", rows=table.num_rows,
+                                              committed_at=FRESH.isoformat())
+    lake.append("statements", table, [lambda connection: connection.execute(inventory)])
 
 
-def _analyst_snapshot(lake: Lake) -> dict[str, bytes]:
-    return {str(p.relative_to(lake.root)): p.read_bytes() for p in lake.files(lake.analyst_dir)}
+def _first_batch(lake: Lake, rows: int) -> pa.Table:
+    return lake.dataset("statements").to_table().slice(0, rows)
 
 
 @pytest.fixture
@@ -99,7 +104,7 @@ def test_suite_that_is_not_json_names_the_line(tmp_path):
 def test_clean_batch_passes_and_writes_data_docs(lake, tmp_path):
     _ingest(lake, tmp_path, "b2", list(realistic_statements(260))[200:])
     reports = tmp_path / "reports"
-    report = check_batches(lake.root, ["b2"], reports, run_time=FRESH)
+    report = check_batches(lake, ["b2"], reports, run_time=FRESH)
     (batch,) = report.batches
     assert report.passed and batch.critical == [] and batch.warnings == []
     assert (batch.rows, batch.evaluated, batch.sources) == (60, len(load_suite().entries), ["moodle-a"])
@@ -114,7 +119,7 @@ def test_clean_batch_passes_and_writes_data_docs(lake, tmp_path):
 
 
 def test_critical_failure_holds_the_batch_and_leaves_the_analyst_zone_unchanged(lake, tmp_path):
-    table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 50)
+    table = _first_batch(lake, 50)
     scored = pc.index(pc.is_valid(table["result_score_scaled"]), True).as_py()
     bad_id = table["statement_id"][scored].as_py()
     scaled = table["result_score_scaled"].to_pylist()
@@ -122,10 +127,10 @@ def test_critical_failure_holds_the_batch_and_leaves_the_analyst_zone_unchanged(
     table = _set(table, "result_score_scaled", scaled)
     duplicated = table["statement_id"][3].as_py()
     _add_batch(lake, "b2", pa.concat_tables([table, table.slice(3, 1)]))
-    before = _analyst_snapshot(lake)
+    before = lake.snapshot_id("analyst_statements")
 
     with pytest.raises(QualityGateError) as error:
-        check_batches(lake.root, ["b2"], tmp_path / "reports", run_time=FRESH)
+        check_batches(lake, ["b2"], tmp_path / "reports", run_time=FRESH)
     message = str(error.value)
     assert "batch b2 from moodle-a (51 rows)" in message
     assert f"critical statement-id-unique (expect_column_values_to_be_unique(statement_id)): 2 of 51 rows; " \
@@ -138,36 +143,35 @@ def test_critical_failure_holds_the_batch_and_leaves_the_analyst_zone_unchanged(
     assert list(held) == ["b2"]
     assert [f["check"] for f in held["b2"]["critical"]] == ["statement-id-unique", "score-scaled-in-range"]
     assert publish(lake, KEY) == []
-    assert _analyst_snapshot(lake) == before
+    assert lake.snapshot_id("analyst_statements") == before
     with connect(lake) as con:  # kept in the restricted zone for inspection
         assert con.execute("SELECT count(*) FROM statements WHERE batch_id = 'b2'").fetchone() == (51,)
 
     assert main(["release", "--lake", str(lake.root), "--batch", "b2"]) == 0
-    (published,) = publish(lake, KEY)
-    assert published.name == "part-b2.parquet"
+    assert publish(lake, KEY) == ["b2"]
 
 
 def test_a_fixed_batch_passes_and_its_hold_is_lifted(lake, tmp_path):
-    table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 20)
+    table = _first_batch(lake, 20)
     _add_batch(lake, "b2", _set(table, "validation_status", ["invalid"] * 20))
     with pytest.raises(QualityGateError, match="validation-status-known"):
-        check_batches(lake.root, ["b2"], tmp_path / "reports", run_time=FRESH)
+        check_batches(lake, ["b2"], tmp_path / "reports", run_time=FRESH)
     assert publish(lake, KEY) == []
 
     _add_batch(lake, "b2", table)  # the producer re-sent the batch, fixed
-    report = check_batches(lake.root, ["b2"], tmp_path / "reports", run_time=FRESH)
+    report = check_batches(lake, ["b2"], tmp_path / "reports", run_time=FRESH)
     assert report.passed and BatchHolds(lake).held() == {}
-    assert [p.name for p in publish(lake, KEY)] == ["part-b2.parquet"]
+    assert publish(lake, KEY) == ["b2"]
 
 
 def test_warnings_are_recorded_and_the_batch_is_published(lake, tmp_path):
-    table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 40)
+    table = _first_batch(lake, 40)
     verbs = table["verb_id"].to_pylist()
     verbs[:4] = ["https://example.org/verbs/pondered"] * 4  # 10 % unknown, above the 5 % allowed
     _add_batch(lake, "b2", _set(table, "verb_id", verbs))
     stale = FRESH + timedelta(days=30)
 
-    report = check_batches(lake.root, ["b2"], tmp_path / "reports", run_time=stale)
+    report = check_batches(lake, ["b2"], tmp_path / "reports", run_time=stale)
     assert report.passed and report.critical == []
     warnings = {finding.check: finding for finding in report.warnings}
     assert set(warnings) == {"verb-known", "fresh-data"}
@@ -178,7 +182,7 @@ def test_warnings_are_recorded_and_the_batch_is_published(lake, tmp_path):
     recorded = json.loads(report.result_file.read_text())
     assert {f["check"] for f in recorded["batches"][0]["warnings"]} == {"verb-known", "fresh-data"}
     assert BatchHolds(lake).held() == {}
-    assert [p.name for p in publish(lake, KEY)] == ["part-b2.parquet"]
+    assert publish(lake, KEY) == ["b2"]
 
 
 def _statements_table(statements) -> pa.Table:
@@ -217,7 +221,7 @@ def test_an_expectation_that_cannot_run_fails_closed(statement):
 
 
 def test_cli_check_and_release(lake, tmp_path, capsys):
-    table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 10)
+    table = _first_batch(lake, 10)
     _add_batch(lake, "b2", pa.concat_tables([table, table]))
     reports = str(tmp_path / "reports")
     # Without --batch, every batch not yet checked is checked: b2, and b1 (published without a check).
@@ -239,12 +243,11 @@ def test_a_hold_on_an_ingest_run_covers_its_sub_batches_only(tmp_path):
         path = tmp_path / f"{run}.ndjson"
         path.write_text("".join(json.dumps(s) + "\n" for s in part))
         Ingestor(lake, "moodle-a", batch_size=50).ingest(((str(path), r) for r in read_records(path)), batch_id=run)
-    assert sorted(p.name for p in lake.files(lake.statements_dir)) == [
-        "part-run1-00000.parquet", "part-run1-00001.parquet", "part-run1-00002.parquet", "part-run10-00000.parquet"]
+    assert [b.batch_id for b in BatchInventory(lake).all()] == ["run1-00000", "run1-00001", "run1-00002", "run10-00000"]
     BatchHolds(lake).hold("run1", {"why": "test"})
-    assert [p.name for p in publish(lake, KEY, include_unchecked=True)] == ["part-run10-00000.parquet"]
+    assert publish(lake, KEY, include_unchecked=True) == ["run10-00000"]
     # The gate reads a run's sub-batches together: 120 rows for run1.
-    report = check_batches(lake.root, ["run1"], tmp_path / "reports", run_time=FRESH)
+    report = check_batches(lake, ["run1"], tmp_path / "reports", run_time=FRESH)
     assert [(b.batch_id, b.rows) for b in report.batches] == [("run1", 120)]
     assert BatchHolds(lake).held() == {}  # it passed, so its hold is lifted
     assert len(publish(lake, KEY)) == 3
@@ -253,22 +256,22 @@ def test_a_hold_on_an_ingest_run_covers_its_sub_batches_only(tmp_path):
 def test_publish_waits_for_the_gate(lake, tmp_path):
     _ingest(lake, tmp_path, "b2", list(realistic_statements(260))[200:])
     assert publish(lake, KEY) == []  # unchecked: not for analysts yet
-    report = check_batches(lake.root, None, tmp_path / "reports", run_time=FRESH)
+    report = check_batches(lake, None, tmp_path / "reports", run_time=FRESH)
     assert sorted(batch.batch_id for batch in report.batches) == ["b1-00000", "b2-00000"]
-    assert [p.name for p in publish(lake, KEY)] == ["part-b2-00000.parquet"]
-    assert check_batches(lake.root, None, tmp_path / "reports", run_time=FRESH).batches == []  # all checked
+    assert publish(lake, KEY) == ["b2-00000"]
+    assert check_batches(lake, None, tmp_path / "reports", run_time=FRESH).batches == []  # all checked
 
 
 def test_a_bad_batch_published_without_a_check_is_found_and_withdrawn(lake, tmp_path):
-    table = pq.read_table(lake.files(lake.statements_dir)[0]).slice(0, 10)
+    table = _first_batch(lake, 10)
     _add_batch(lake, "b2", _set(table, "result_score_scaled", [1.5] * 10))
-    (twin,) = publish(lake, KEY, include_unchecked=True)
+    assert publish(lake, KEY, include_unchecked=True) == ["b2"]
     with pytest.raises(QualityGateError) as error:
-        check_batches(lake.root, None, tmp_path / "reports", run_time=FRESH)
+        check_batches(lake, None, tmp_path / "reports", run_time=FRESH)
     (held,) = error.value.report.failed_batches
     assert (held.batch_id, held.withdrawn) == ("b2", 1)
-    assert "withdrawn: 1 file(s) of this batch had been published" in str(error.value)
-    assert not twin.exists() and list(BatchHolds(lake).held()) == ["b2"]
+    assert "withdrawn: 1 commit(s) of this batch had been published" in str(error.value)
+    assert list(BatchHolds(lake).held()) == ["b2"]
     with connect(lake, "analyst") as con:
         assert con.execute("SELECT count(*) FROM statements WHERE batch_id = 'b2'").fetchone() == (0,)
     assert publish(lake, KEY) == []  # held: not published again

@@ -1,4 +1,4 @@
-"""Reading a lake back the way an analyst would (DuckDB over its Parquet files), for assertions."""
+"""Reading a lake back the way an analyst would (DuckDB over the table's data files), for assertions."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import duckdb
 from xapi_ingest.lake.store import Lake
 
 
-def lake_ids(lake: Lake) -> list[str]:
-    files = [str(p) for p in lake.files(lake.statements_dir)]
-    if not files:
-        return []
-    return [row[0] for row in duckdb.sql(f"SELECT statement_id FROM read_parquet({files!r})").fetchall()]
+def lake_ids(lake: Lake, table: str = "statements") -> list[str]:
+    data = lake.dataset(table)  # noqa: F841  (DuckDB reads the Python variable by name)
+    return [row[0] for row in duckdb.sql("SELECT statement_id FROM data").fetchall()]

@@ -145,6 +145,12 @@ def apply_lake_voids(settings: Settings) -> dict[str, object]:
     return asdict(apply_voids(settings.open_lake()))
 
 
+def compact_lake(settings: Settings) -> list[dict[str, object]]:
+    from xapi_ingest.lake.maintenance import compact
+
+    return [asdict(result) for result in compact(settings.open_lake())]
+
+
 def run_sequences(settings: Settings) -> dict[str, object]:
     from transforms.sequences.run import run_sequences as sequences
 

@@ -22,6 +22,7 @@ import hashlib
 import random
 import re
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -174,17 +175,20 @@ class Lake:
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
 
         identifier = f"{NAMESPACE}.{name}"
-        try:
-            return self.catalog.load_table(identifier)
-        except NoSuchTableError:
-            pass
-        spec = TABLES[name]
-        with contextlib.suppress(NamespaceAlreadyExistsError):
-            self.catalog.create_namespace(NAMESPACE)
-        try:
-            return _retrying(lambda: _create(self.catalog, identifier, spec))
-        except TableAlreadyExistsError:
-            return self.catalog.load_table(identifier)
+
+        def load_or_create() -> Table:
+            try:
+                return self.catalog.load_table(identifier)
+            except NoSuchTableError:
+                pass
+            with contextlib.suppress(NamespaceAlreadyExistsError):
+                self.catalog.create_namespace(NAMESPACE)
+            try:
+                return _create(self.catalog, identifier, TABLES[name])
+            except TableAlreadyExistsError:  # another process created it first (or its attempt failed: retried)
+                return self.catalog.load_table(identifier)
+
+        return _retrying(load_or_create)
 
     def snapshot_id(self, name: str) -> int | None:
         snapshot = self.table(name).current_snapshot()
@@ -229,7 +233,8 @@ class Lake:
         def attempt() -> None:
             table = self.table(name)
             landed: list[bool] = []
-            with ledger.in_commit(self.engine, [*writes, lambda _: landed.append(True)]):
+            with ledger.in_commit(self.engine, [*writes, lambda _: landed.append(True)]), warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Delete operation did not match any records")  # handled below
                 change(table)
             if not landed:
                 with self.engine.begin() as connection:

@@ -10,6 +10,7 @@ import pytest
 from devtools import REPO_ROOT
 from tests.support.credit_world import POLICY, ingest, statements, write_config
 from transforms.credit.run import run_credit
+from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.validator import StatementValidator
 
 
@@ -22,7 +23,7 @@ def world(tmp_path_factory):
     counts = ingest(root / "lake", [*named.values(), named["s2"]])  # s2' = a resend of s2 with the same id
     assert counts.duplicates == 1  # dropped before the ledger
     registry, roster = write_config(root)
-    summary = run_credit(root / "lake", POLICY, registry, roster, root / "out")
+    summary = run_credit(Lake(root / "lake"), POLICY, registry, roster, root / "out")
     folder = summary.output_dir
     return {
         "root": root, "named": named, "summary": summary, "folder": folder,

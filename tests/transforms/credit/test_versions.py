@@ -11,6 +11,7 @@ import pandas as pd
 from devtools.synthetic import credit as x
 from tests.support.credit_world import BLOG_LISTED, POLICY, REGISTRY, at, ingest, lms, statements, write_config
 from transforms.credit.run import run_credit
+from xapi_ingest.lake.store import Lake
 
 
 def _digest(folder):
@@ -27,17 +28,17 @@ def test_void_and_approval_restate_in_new_versions(tmp_path):
     ingest(tmp_path / "lake", list(named.values()), "first")
     registry, roster = write_config(tmp_path)
     out = tmp_path / "out"
-    v1 = run_credit(tmp_path / "lake", POLICY, registry, roster, out)
+    v1 = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, out)
     assert (v1.version, v1.new_version, v1.supersedes_version) == (1, True, None)
     assert _t(v1.output_dir, "T5", "S-42")["credited_total"] == 12.0
     before = _digest(v1.output_dir)
 
-    same = run_credit(tmp_path / "lake", POLICY, registry, roster, out)
+    same = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, out)
     assert (same.version, same.new_version) == (1, False)  # nothing changed: nothing written
 
     void = x.void("void-t5c", named["t5c"]["id"], lms("t5"), at("2025-02-01T09:00:00"))
     ingest(tmp_path / "lake", [void], "voids")
-    v2 = run_credit(tmp_path / "lake", POLICY, registry, roster, out)
+    v2 = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, out)
     assert (v2.version, v2.new_version, v2.supersedes_version) == (2, True, 1)
     old, new = _t(v1.output_dir, "T5", "S-42"), _t(v2.output_dir, "T5", "S-42")
     assert new["credited_total"] == 0.0
@@ -49,7 +50,7 @@ def test_void_and_approval_restate_in_new_versions(tmp_path):
     assert _digest(v1.output_dir) == before  # the superseded version is untouched
 
     registry, _ = write_config(tmp_path, [*REGISTRY, BLOG_LISTED])  # the quality monitor lists the blog (tier B)
-    v3 = run_credit(tmp_path / "lake", POLICY, registry, roster, out)
+    v3 = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, out)
     assert (v3.version, v3.supersedes_version) == (3, 2)
     t3_old, t3_new = _t(v2.output_dir, "T3", "S-17"), _t(v3.output_dir, "T3", "S-17")
     assert (t3_old["credited_informal"], t3_new["credited_informal"]) == (0.0, 1.0)
@@ -64,7 +65,7 @@ def test_a_void_from_an_unrelated_untrusted_sender_is_ignored(tmp_path):
     forged = x.void("forged", named["t5c"]["id"], lms("t5"), at("2025-02-01T09:00:00"), lrs=x.UNKNOWN_LRS)
     ingest(tmp_path / "lake", [*named.values(), forged])
     registry, roster = write_config(tmp_path)
-    run = run_credit(tmp_path / "lake", POLICY, registry, roster, tmp_path / "out")
+    run = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, tmp_path / "out")
     assert _t(run.output_dir, "T5", "S-42")["credited_total"] == 12.0
 
 
@@ -74,7 +75,7 @@ def test_late_statement_is_credited_flagged_and_counted(tmp_path):
                             stored_after=timedelta(days=45))
     ingest(tmp_path / "lake", [*statements().values(), late])
     registry, roster = write_config(tmp_path)
-    run = run_credit(tmp_path / "lake", POLICY, registry, roster, tmp_path / "out")
+    run = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, tmp_path / "out")
     ledger = pd.read_parquet(run.output_dir / "ledger.parquet")
     row = ledger[ledger["primary_statement_id"] == late["id"]].iloc[0]
     assert row["late_arrival"] and "late_arrival" in list(row["reason_codes"])
@@ -106,8 +107,8 @@ def test_a_killed_runs_staging_folder_is_cleaned_up(tmp_path):
     stale = out / ".staging-20260101T000000-dead"  # what a run killed mid-write leaves
     (stale / "institutions").mkdir(parents=True)
     (stale / "ledger.parquet").write_bytes(b"half")
-    first = run_credit(tmp_path / "lake", POLICY, registry, roster, out)
+    first = run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, out)
     assert first.new_version and not stale.exists()
     stale.mkdir()
-    assert not run_credit(tmp_path / "lake", POLICY, registry, roster, out).new_version
+    assert not run_credit(Lake(tmp_path / "lake"), POLICY, registry, roster, out).new_version
     assert [p.name for p in out.iterdir() if p.name.startswith(".staging-")] == []  # also when nothing changed

@@ -58,7 +58,7 @@ def run(tmp_path_factory):
     special = _special_statements(first_discussion)
     lake = Lake(root / "lake")
     _ingest(lake, [*statements, *special.values(), *realistic_statements(40)])
-    summary = run_sequences(lake.root, SCHEME, root / "out")
+    summary = run_sequences(lake, SCHEME, root / "out")
     return summary, root / "out", statements, special
 
 
@@ -137,7 +137,7 @@ def test_lag_two_and_per_cluster_tables_match_the_oracle(run, tmp_path):
     kept = [*statements, special["unknown"]]
     scheme = tmp_path / "lag2.yaml"
     scheme.write_text(SCHEME.read_text().replace("lag: 1", "lag: 2"))
-    run_sequences(out.parent / "lake", scheme, tmp_path / "lag2")
+    run_sequences(Lake(out.parent / "lake"), scheme, tmp_path / "lag2")
     kc = json.loads((tmp_path / "lag2" / "knowledge-construction" / "lsa.json").read_text())
     assert kc["lag"] == 2 and kc["freq"] == _oracle_table(kept, kc["codes"], _kc, lag=2).tolist()
 
@@ -180,7 +180,7 @@ def test_outputs_are_pseudonymized_and_complete(run):
 
 def test_rerun_gives_identical_results_and_images(run, tmp_path):
     summary, out, _, _ = run
-    again = run_sequences(Path(out).parent / "lake", SCHEME, tmp_path / "again")
+    again = run_sequences(Lake(Path(out).parent / "lake"), SCHEME, tmp_path / "again")
     for name in ("knowledge-construction/lsa.json", "knowledge-construction/diagram.png", "knowledge-construction/diagram.svg",
                  "interaction/clusters/profiles.csv"):
         assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
@@ -191,7 +191,7 @@ def test_tiny_batches_split_units_and_change_nothing(run, tmp_path, monkeypatch)
     """Units cut across many batches are carried over whole: the tally must not depend on batch size."""
     _, out, _, _ = run
     monkeypatch.setattr("transforms.sequences.tally.BATCH_ROWS", 7)
-    run_sequences(out.parent / "lake", SCHEME, tmp_path / "small")
+    run_sequences(Lake(out.parent / "lake"), SCHEME, tmp_path / "small")
     for name in ("knowledge-construction/lsa.json", "interaction/lsa.json", "knowledge-construction/groups/comparison.csv",
                  "knowledge-construction/clusters/cluster-1/lsa.json", "knowledge-construction/uncoded.csv"):
         assert (out / name).read_text() == (tmp_path / "small" / name).read_text(), name
@@ -203,13 +203,13 @@ def test_uncoded_error_policy_and_empty_analyst_zone(run, tmp_path):
     strict = tmp_path / "strict.yaml"
     strict.write_text(SCHEME.read_text().replace("uncoded: gap", "uncoded: error"))
     with pytest.raises(ValueError, match="match no code"):
-        run_sequences(out.parent / "lake", strict, tmp_path / "strict-out")
+        run_sequences(Lake(out.parent / "lake"), strict, tmp_path / "strict-out")
     lake = Lake(tmp_path / "restricted-only")
     records = [("t", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(collaborative_discussions(2))]
     Ingestor(lake, "moodle-a").ingest(records)
     with pytest.raises(ValueError, match=r"analyst zone .* is empty"):
-        run_sequences(lake.root, SCHEME, tmp_path / "none")
-    assert run_sequences(lake.root, SCHEME, tmp_path / "restricted", zone="restricted").in_scope > 0
+        run_sequences(lake, SCHEME, tmp_path / "none")
+    assert run_sequences(lake, SCHEME, tmp_path / "restricted", zone="restricted").in_scope > 0
 
 
 def test_scheme_errors_name_file_line_and_field(tmp_path):
@@ -235,7 +235,7 @@ def test_cli_sequences(run, tmp_path, capsys):
 
 
 def test_an_empty_lake_gives_an_empty_report(tmp_path):
-    summary = run_sequences(tmp_path / "lake", SCHEME, tmp_path / "out")
+    summary = run_sequences(Lake(tmp_path / "lake"), SCHEME, tmp_path / "out")
     assert (summary.statements, summary.in_scope) == (0, 0)
     assert all(d.transitions == 0 and d.significant == [] for d in summary.dimensions)
     assert json.loads((tmp_path / "out" / "interaction" / "lsa.json").read_text())["adjusted_residuals"] == [[None] * 4] * 4
@@ -249,6 +249,6 @@ def test_a_registration_in_mixed_letter_case_is_one_unit(tmp_path):
         statement["context"]["registration"] = statement["context"]["registration"].upper()
     lake = Lake(tmp_path / "lake")
     _ingest(lake, discussion)
-    run_sequences(lake.root, SCHEME, tmp_path / "out")
+    run_sequences(lake, SCHEME, tmp_path / "out")
     events = pq.read_table(tmp_path / "out" / "coded_events.parquet").to_pandas()
     assert len(events) == len(discussion) and events["unit_id"].nunique() == 1
