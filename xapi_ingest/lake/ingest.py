@@ -80,7 +80,9 @@ def quarantine_key(source: str, origin: str, record: RawRecord) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class _Quarantine:
+class Quarantine:
+    """Quarantine rows of one batch, accumulated until they are written with :meth:`Lake.write_quarantine`."""
+
     def __init__(self, source: str, batch_id: str, ingested_at: datetime) -> None:
         self.source, self.batch_id, self.ingested_at = source, batch_id, ingested_at
         self.rows: list[dict[str, object]] = []
@@ -98,6 +100,12 @@ class _Quarantine:
             "batch_id": self.batch_id,
             "ingested_at": self.ingested_at,
         })
+
+    def add_conflicts(self, conflicts: list[tuple[str, str]]) -> None:
+        """Keep ``(statement_id, raw_json)`` copies whose id the lake holds with other content (nothing is lost)."""
+        message = "a statement with this id is already in the lake with different content"
+        for statement_id, raw in conflicts:
+            self.add(RawRecord(-1, 0, raw, None), "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
 
     def table(self) -> pa.Table:
         return pa.Table.from_pylist(self.rows, schema=QUARANTINE)
@@ -174,10 +182,7 @@ class Ingestor:
         """Write one batch: statements first, then the quarantine (with any id conflicts)."""
         written = self.lake.write_statements(batch.columns.to_table(), self.source)
         quarantine = batch.quarantine
-        for statement_id, raw in written.conflicts:
-            conflict = RawRecord(-1, 0, raw, None)
-            message = "a statement with this id is already in the lake with different content"
-            quarantine.add(conflict, "lake", [Issue("$.id", "lake.id-conflict", message)], statement_id)
+        quarantine.add_conflicts(written.conflicts)
         new_keys = self.lake.write_quarantine(quarantine.table(), self.source)
         conflicts = len(written.conflicts)
         record_keys = [row["quarantine_key"] for row in quarantine.rows[: len(quarantine.rows) - conflicts]]
@@ -203,5 +208,5 @@ class Batch:
         self.batch_id = batch_id
         self.ingested_at = datetime.now(UTC)
         self.columns = StatementColumns()
-        self.quarantine = _Quarantine(source, batch_id, self.ingested_at)
+        self.quarantine = Quarantine(source, batch_id, self.ingested_at)
         self.read = 0

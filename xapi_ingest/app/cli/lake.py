@@ -1,13 +1,16 @@
-"""``compact``: the lake's upkeep, as the daily maintenance DAG runs it."""
+"""``compact``: the lake's upkeep, as the daily maintenance DAG runs it; ``migrate``: a lake folder from the
+hive layout into Iceberg tables."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import timedelta
 
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.location import add_lake_argument
 from xapi_ingest.lake.maintenance import DEFAULT_GRACE, DEFAULT_RETENTION, DEFAULT_TARGET_FILE_BYTES, compact
+from xapi_ingest.lake.migrate import MigrationError, MigrationReport, migrate
 
 
 def _non_negative(text: str) -> float:
@@ -36,6 +39,23 @@ def add_lake_parsers(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--grace-hours", type=_non_negative, default=DEFAULT_GRACE.total_seconds() / 3600,
                         help="keep unreferenced files this long, for queries and commits in flight (default: %(default)s)")
 
+    parser = commands.add_parser(
+        "migrate", help="convert a lake folder in the old hive-partitioned layout into Iceberg tables, in place",
+        description="Copy a lake folder written before the lake moved to Apache Iceberg (statements/source=.../"
+                    "stored_date=..., quarantine/, analyst/statements/, derived/voids/, _state/pull/, _quality/held/, "
+                    "_quality/checked/) into the Iceberg tables and catalog (catalog.sqlite unless --catalog says "
+                    "otherwise) of the same folder, on local disk: statements, "
+                    "quarantine, published analyst rows with their key id, the void ledger, holds, check marks and "
+                    "pull state. Then every count is compared (distinct statement ids with Iceberg rows, quarantine, "
+                    "analyst and void ledger rows, holds, pull states). Safe to interrupt and re-run: what is "
+                    "migrated is recorded and skipped, and nothing is added twice. Run it before the pipeline writes "
+                    "to the folder again. Exit 0 when every count matched, 1 when one differed (nothing is deleted "
+                    "then), 2 when the folder is not a lake in the hive layout.",
+    )
+    add_lake_argument(parser)
+    parser.add_argument("--delete-old", action="store_true",
+                        help="delete the old layout's folders once every count matched (kept otherwise)")
+
 
 def cmd_compact(args: argparse.Namespace) -> int:
     results = compact(args.lake, target_file_bytes=int(args.target_file_mb * 2**20),
@@ -49,4 +69,27 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-LAKE_COMMANDS = {"compact": cmd_compact}
+def cmd_migrate(args: argparse.Namespace) -> int:
+    try:
+        report = migrate(args.lake, delete_old=args.delete_old)
+    except MigrationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    _print_migration(report)
+    return ExitCode.OK if report.matches else ExitCode.FINDINGS
+
+
+def _print_migration(report: MigrationReport) -> None:
+    print(f"{'table':<22}{'hive layout':>14}{'iceberg':>14}")
+    for count in report.counts:
+        print(f"{count.table:<22}{count.hive:>14,}{count.iceberg:>14,}  {'ok' if count.matches else 'DIFFERS'}")
+    print("added by this run: " + ", ".join(f"{rows:,} {table} row(s)" for table, rows in report.added.items()))
+    for note in report.notes:
+        print(f"note: {note}")
+    if not report.matches:
+        print("counts differ: the old layout's folders are kept", file=sys.stderr)
+    elif report.deleted:
+        print("deleted the old layout's " + ", ".join(report.deleted))
+
+
+LAKE_COMMANDS = {"compact": cmd_compact, "migrate": cmd_migrate}
