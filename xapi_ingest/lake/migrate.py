@@ -37,7 +37,6 @@ import json
 import re
 import shutil
 import tempfile
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -316,9 +315,7 @@ def migrate(lake: Lake, *, delete_old: bool = False, rows_per_commit: int = ROWS
     carried = _migrate_analyst(lake, old, progress, report, rows_per_commit)
     _migrate_ledger(lake, old, progress, report)
     if old.voids and VOIDS not in progress.done:
-        with warnings.catch_warnings():  # pyiceberg warns that replacing an empty table deleted nothing
-            warnings.filterwarnings("ignore", "Delete operation did not match any records", UserWarning)
-            lake.replace("void_ledger", _read_file(lake.root / VOIDS))
+        lake.replace("void_ledger", _read_file(lake.root / VOIDS))
         progress.save(lake, [VOIDS])
     report.counts = _counts(lake, old, carried)
     conflicts = lake.dataset("quarantine").count_rows(filter=pc.field("batch_id") == CONFLICTS_BATCH)
