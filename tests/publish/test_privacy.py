@@ -8,7 +8,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from xapi_ingest.lake.holds import BatchHolds, BatchInventory
 from xapi_ingest.lake.ingest import Ingestor
+from xapi_ingest.lake.ledger import ConcurrentChange
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.privacy import Pseudonymizer, publish
@@ -66,3 +68,25 @@ def test_publish_is_idempotent_and_refuses_mixed_keys(tmp_path, statement):
     assert table.num_rows == 1
     assert table["actor_ifi"][0].as_py() == rotated.pseudonym("mbox:" + statement["actor"]["mbox"])
     assert table["actor_ifi"][0].as_py() != Pseudonymizer(KEY).pseudonym("mbox:" + statement["actor"]["mbox"])
+
+
+def test_a_batch_is_claimed_once_and_never_while_held(tmp_path, statement):
+    """What keeps two publishers (or a publisher and the gate) from both acting on one batch: the mark
+    is taken in the commit that adds the rows, only for batches unpublished and not held right then."""
+    lake = Lake(tmp_path / "lake")
+    _ingest(lake, tmp_path, "moodle-a", [statement])
+    (batch,) = BatchInventory(lake).all()
+    rows = Pseudonymizer(KEY).table(lake.read_batches("statements", [batch.batch_id]))
+    key = Pseudonymizer(KEY).key_id
+
+    BatchHolds(lake).hold(batch.batch_id.rsplit("-", 1)[0], {"why": "the gate held the ingest run meanwhile"})
+    with pytest.raises(ConcurrentChange, match="1 of 1"):
+        lake.append("analyst_statements", rows, [BatchInventory.claim_published([batch.batch_id], key, checked_only=False)])
+    assert lake.dataset("analyst_statements").count_rows() == 0  # the rows rolled back with the refused mark
+
+    BatchHolds(lake).release(batch.batch_id.rsplit("-", 1)[0])
+    lake.append("analyst_statements", rows, [BatchInventory.claim_published([batch.batch_id], key, checked_only=False)])
+    with pytest.raises(ConcurrentChange):  # a second publisher that saw the batch unpublished before
+        lake.append("analyst_statements", rows, [BatchInventory.claim_published([batch.batch_id], key, checked_only=False)])
+    assert lake.dataset("analyst_statements").count_rows() == 1
+    assert publish(lake, Pseudonymizer(KEY), include_unchecked=True) == []

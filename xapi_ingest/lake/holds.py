@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 
 from xapi_ingest.lake import ledger
 from xapi_ingest.lake.store import Lake
@@ -113,9 +113,32 @@ class BatchInventory:
 
     @staticmethod
     def set_published(batch_ids: list[str], key_id: str | None) -> ledger.Write:
-        """A ledger write (for :meth:`Lake.commit`) marking batches published with a key, or unpublished."""
+        """A ledger write (for :meth:`Lake.commit`) recording batches as published with a key, or not at all."""
         def write(connection: Any) -> None:
             for part in ledger.chunks(batch_ids):
                 connection.execute(update(ledger.BATCHES).where(ledger.BATCHES.c.batch_id.in_(part))
                                    .values(published_key=key_id))
+        return write
+
+    @staticmethod
+    def claim_published(batch_ids: list[str], key_id: str, *, checked_only: bool) -> ledger.Write:
+        """A ledger write marking batches published with a key, in the commit that adds their analyst rows.
+
+        It raises :class:`~xapi_ingest.lake.ledger.ConcurrentChange` (rolling the commit back) unless
+        every batch is, at that moment, unpublished, not held and (``checked_only``) checked: so two
+        publishers never both add a batch, and a gate that holds a batch meanwhile always wins.
+        """
+        batches, holds = ledger.BATCHES, ledger.HOLDS
+        held = exists().where(or_(holds.c.batch_id == batches.c.batch_id,
+                                  batches.c.batch_id.startswith(holds.c.batch_id + "-", autoescape=False)))
+        conditions = [batches.c.published_key.is_(None), ~held]
+        if checked_only:
+            conditions.append(batches.c.checked_at.is_not(None))
+
+        def write(connection: Any) -> None:
+            claimed = sum(connection.execute(update(batches).where(batches.c.batch_id.in_(part), *conditions)
+                                             .values(published_key=key_id)).rowcount for part in ledger.chunks(batch_ids))
+            if claimed != len(batch_ids):
+                raise ledger.ConcurrentChange(f"{len(batch_ids) - claimed} of {len(batch_ids)} batch(es) were "
+                                              "published, held or withdrawn by another process meanwhile")
         return write

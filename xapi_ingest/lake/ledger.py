@@ -72,6 +72,11 @@ SETTINGS = Table(
 )
 
 Write = Callable[[Connection], object]
+
+
+class ConcurrentChange(RuntimeError):
+    """A ledger write found the rows it expects changed by another writer: the commit is rolled back."""
+
 _pending: ContextVar[tuple[Engine, list[Write]] | None] = ContextVar("xapi_lake_pending_writes", default=None)
 
 

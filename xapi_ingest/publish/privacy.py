@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
@@ -18,10 +19,13 @@ import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue
 
 from xapi_ingest.lake.holds import BatchHolds, BatchInventory, CommittedBatch
+from xapi_ingest.lake.ledger import ConcurrentChange
 from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
 from xapi_ingest.lake.schema import ANALYST_TABLE as ANALYST
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
+
+log = logging.getLogger(__name__)
 
 KEY_ENV = "XAPI_PSEUDONYM_KEY"  # named in messages; the app reads it (xapi_ingest.app.settings)
 _MIN_KEY_BYTES = 16
@@ -110,15 +114,33 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
     Only batches the data-quality gate has checked and not held are published, so whoever
     calls this, analysts see only checked data; ``include_unchecked`` publishes unchecked ones
     too, for callers that say plainly that they skipped the gate. Rows and their batches'
-    "published with key K" marks commit together, so publishing is idempotent and resumable,
-    from any worker. After a key rotation run with ``rebuild=True``: every pseudonym changes,
-    so old and new analyst rows must not be mixed; the zone is emptied and published again.
+    "published with key K" marks commit together, and the mark is only taken for batches still
+    unpublished and not held at that moment, so publishing is idempotent, resumable and safe
+    from several workers at once. After a key rotation run with ``rebuild=True``: every
+    pseudonym changes, so old and new analyst rows must not be mixed; the zone is emptied and
+    published again.
     """
     inventory = BatchInventory(lake)
     if rebuild:
         everything = [batch.batch_id for batch in inventory.all()]
         lake.delete(ANALYST, AlwaysTrue(), [BatchInventory.set_published(everything, None)])
-    batches = inventory.all()
+    published: list[str] = []
+    while waiting := _waiting(lake, pseudonymizer, include_unchecked):
+        group = next(_groups(waiting))
+        ids = [batch.batch_id for batch in group]
+        claim = BatchInventory.claim_published(ids, pseudonymizer.key_id, checked_only=not include_unchecked)
+        try:
+            lake.append(ANALYST, pseudonymizer.table(lake.read_batches("statements", ids)), [claim])
+        except ConcurrentChange as change:  # another publisher or the gate got there first: look again
+            log.info("publishing again from the inventory: %s", change)
+            continue
+        published += ids
+    return published
+
+
+def _waiting(lake: Lake, pseudonymizer: Pseudonymizer, include_unchecked: bool) -> list[CommittedBatch]:
+    """Batches to publish now; refuses to mix pseudonym keys in the analyst zone."""
+    batches = BatchInventory(lake).all()
     other_keys = {batch.published_key for batch in batches} - {None, pseudonymizer.key_id}
     if other_keys:
         raise ValueError(
@@ -126,15 +148,8 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
             "publish with --rebuild after a key rotation so pseudonyms are not mixed"
         )
     is_held = BatchHolds(lake).matcher()
-    waiting = [batch for batch in batches
-               if not batch.published_key and not is_held(batch.batch_id) and (include_unchecked or batch.checked)]
-    published: list[str] = []
-    for group in _groups(waiting):
-        ids = [batch.batch_id for batch in group]
-        rows = lake.read_batches("statements", ids)
-        lake.append(ANALYST, pseudonymizer.table(rows), [BatchInventory.set_published(ids, pseudonymizer.key_id)])
-        published += ids
-    return published
+    return [batch for batch in batches
+            if not batch.published_key and not is_held(batch.batch_id) and (include_unchecked or batch.checked)]
 
 
 def _groups(batches: list[CommittedBatch]) -> Iterator[list[CommittedBatch]]:
