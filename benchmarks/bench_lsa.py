@@ -8,7 +8,7 @@ Usage:
 on the same Markov-chain events in the same process, checks that both give the same table and
 z values, and prints the median time, the traced peak memory of each, and the ratio.
 
-``lake`` writes synthetic analyst-zone Parquet files of each size directly with the lake's
+``lake`` appends synthetic analyst-zone rows of each size directly to the lake's analyst table with the lake's
 schema (going through the validator would take hours at 10 million statements on this
 machine and measures the ingest, not this path), then runs ``run_sequences`` on each lake in a
 fresh process and prints its time and peak RSS, to show memory stays flat as the lake grows.

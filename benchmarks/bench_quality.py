@@ -71,7 +71,7 @@ def main() -> None:
         write_sample(source, args.rows)
         lake = Lake(Path(scratch) / "lake")
         Ingestor(lake, "moodle-a", batch_size=args.rows).ingest(records_with_origin([source]), batch_id="bench")
-        files = lake.files(lake.statements_dir)
+        files = lake.dataset("statements").files
         table = pa.concat_tables([pq.read_table(f) for f in files])
         print(f"one batch of {table.num_rows:,} rows in {len(files)} file(s); one core; median of {args.repeats}")
         assert hand_written_checks(table)
@@ -83,7 +83,7 @@ def main() -> None:
                 table.num_rows, args.repeats, baseline)
         reports = Path(scratch) / "reports"
         measure("gate as the DAG runs it (check_batches + Data Docs)",
-                lambda: check_batches(lake.root, ["bench"], reports, run_time=FRESH),
+                lambda: check_batches(lake, ["bench"], reports, run_time=FRESH),
                 table.num_rows, args.repeats, baseline)
     peak = peak_rss_mib()
     print(f"peak RSS of the whole run: {peak:,.0f} MiB")

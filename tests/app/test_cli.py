@@ -190,3 +190,10 @@ def test_a_batch_size_below_one_is_refused_by_the_parser(tmp_path, capsys):
         main(["ingest-file", "x.ndjson", "--source", "moodle-a", "--lake", str(tmp_path), "--batch-size", "0"])
     assert exited.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_an_unreachable_catalog_database_is_one_line_without_its_password(tmp_path, capsys):
+    catalog = "postgresql+psycopg2://pipeline:s3cret-pw@127.0.0.1:9/lake"
+    assert main(["sql", "--lake", str(tmp_path / "lake"), "--catalog", catalog, "SELECT 1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "s3cret-pw" not in err and "Traceback" not in err

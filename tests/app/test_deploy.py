@@ -154,7 +154,12 @@ def test_the_cluster_is_celery_airflow_with_ralph_and_an_s3_lake(compose):
     assert services["ralph"]["image"] == "fundocker/ralph:5.1.0"
     assert services["ralph"]["command"][:4] == ["ralph", "runserver", "--backend", "fs"]
     assert any(v.startswith("ralph-auth:") for v in services["ralph"]["volumes"])
-    assert env["XAPI_LAKE"].startswith("s3://") and env["XAPI_LAKE_CACHE"].startswith("/")
+    assert env["XAPI_LAKE"].startswith("s3://")
+    # the lake's catalog is a database of the compose PostgreSQL, created by its init script
+    assert re.sub(_VARIABLE, "x", env["XAPI_LAKE_CATALOG"]).endswith("@postgres/lake")
+    init = next(v for v in services["postgres"]["volumes"] if v.endswith(":/docker-entrypoint-initdb.d:ro"))
+    scripts = (ROOT / init.split(":")[0]).glob("*.sql")
+    assert any("CREATE DATABASE lake" in script.read_text() for script in scripts)
     for variable in ("XAPI_SOURCES", "XAPI_REPORTS", "XAPI_PSEUDONYM_KEY"):
         assert variable in env
     for connection in ("AIRFLOW_CONN_LRS_RALPH", "AIRFLOW_CONN_XAPI_LAKE"):

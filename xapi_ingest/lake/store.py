@@ -111,15 +111,25 @@ def content_digest(raw: str) -> str:
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
-    """Run one optimistic commit until it lands: a lost race rolls back and is tried again."""
+    """Run one optimistic commit until it lands: a lost race rolls back and is tried again.
+
+    Lost races are a compare-and-set that failed, an id another writer registered first, or a
+    busy SQLite catalog; any other database error (an unreachable server) is raised at once.
+    """
     for number in range(COMMIT_ATTEMPTS):
         try:
             return attempt()
         except (IntegrityError, OperationalError, _commit_failed()) as exc:
+            if isinstance(exc, OperationalError) and not _CONTENTION.search(str(exc)):
+                raise
             if number == COMMIT_ATTEMPTS - 1:
                 raise RuntimeError(f"lake commit did not land after {COMMIT_ATTEMPTS} attempts: {exc}") from exc
             time.sleep(random.uniform(0.01, 0.05 * (number + 1)))
     raise AssertionError("unreachable")
+
+
+_CONTENTION = re.compile(r"database is locked|database table is locked|could not serialize|deadlock detected",
+                         re.IGNORECASE)
 
 
 def _commit_failed() -> type[Exception]:
