@@ -56,6 +56,9 @@ _TABLE_PROPERTIES = {
     "write.parquet.compression-codec": "zstd",
     "write.parquet.compression-level": "3",
     "write.delete.mode": "copy-on-write",  # readers then need no delete files (checked in dataset())
+    # A rewrite or delete checks that the files it replaces are still live, not that no file was
+    # added anywhere meanwhile (serializable): compaction then succeeds beside steady appends.
+    "write.delete.isolation-level": "snapshot",
     "write.metadata.delete-after-commit.enabled": "true",  # old metadata JSON files do not pile up
     "write.metadata.previous-versions-max": "100",
     "commit.retry.num-retries": "10",
