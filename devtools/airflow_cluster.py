@@ -233,7 +233,7 @@ class AirflowCluster:
     api_port: int = 0  # 0: a free one
     processes: dict[str, Process] = field(default_factory=dict, init=False)
     base_url: str = field(default="", init=False)
-    lake_catalog: str = field(default="", init=False)  # the lake's catalog database, on the cluster's PostgreSQL
+    lake_catalog: str | None = field(default=None, init=False)  # the catalog of a lake on object storage
     _pg_data: Path | None = field(default=None, init=False, repr=False)
 
     def __enter__(self) -> AirflowCluster:
@@ -258,11 +258,14 @@ class AirflowCluster:
         self._pg_data = Path(tempfile.mkdtemp(prefix="xapi-airflow-pg-"))
         self.processes["postgres"], server = start_postgres(self.folder, self._pg_data)
         database = f"{server}/airflow"
-        self.lake_catalog = self.env.get("XAPI_LAKE_CATALOG") or f"{server}/lake"  # as compose: one server, two databases
+        # A lake on object storage gets its catalog on this PostgreSQL, as in compose; a lake folder
+        # keeps its own catalog.sqlite, which the demo and the CLI use on the same folder too.
+        remote = "://" in self.env.get("XAPI_LAKE", "")
+        self.lake_catalog = self.env.get("XAPI_LAKE_CATALOG") or (f"{server}/lake" if remote else None)
         self.processes["redis"], broker = start_redis(self.folder)
         api_port = self.api_port or free_port()
         self.base_url = f"http://127.0.0.1:{api_port}"
-        env = {**os.environ, **self.env, "XAPI_LAKE_CATALOG": self.lake_catalog,
+        env = {**os.environ, **self.env, **({"XAPI_LAKE_CATALOG": self.lake_catalog} if self.lake_catalog else {}),
                **airflow_settings(home, api_port, database, broker)}
         airflow = [sys.executable, "-m", "airflow"]
         with open(self.folder / "migrate.log", "ab") as log:

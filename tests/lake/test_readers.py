@@ -44,9 +44,9 @@ def test_pyiceberg_and_pandas_read_typed_columns(lake: Lake) -> None:
     assert frame["actor_ifi"].str.startswith("p_").all()
 
 
-def test_polars_scans_the_table(lake: Lake) -> None:
+def test_polars_scans_the_table(lake: Lake, monkeypatch) -> None:
+    monkeypatch.setenv("POLARS_ICEBERG_PLANNER", "pyiceberg")  # the polars_iceberg plugin is optional
     table = _catalog(lake).load_table("xapi.analyst_statements")
-    # planned by pyiceberg (the polars_iceberg plugin is optional)
     counts = pl.scan_iceberg(table).group_by("stored_date").agg(pl.len()).collect()
     assert counts.schema["stored_date"] == pl.Date and counts["len"].sum() == 300
 
