@@ -14,7 +14,7 @@ import msgspec
 
 from transforms.credit.cli import add_credit_parser, cmd_credit
 from transforms.sequences import cli as sequences_cli
-from xapi_ingest.app.cli.lake import LAKE_COMMANDS, add_lake_parsers
+from xapi_ingest.app.cli.lake import LAKE_COMMANDS, add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import QUALITY_COMMANDS, add_quality_parsers
 from xapi_ingest.app.settings import Settings
 from xapi_ingest.app.steps import gate_then_publish, pseudonymizer, quality_reports
@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--count", type=int, default=1000)
     add_quality_parsers(commands)
     add_lake_parsers(commands)
+    add_verify_parser(commands)
     sequences_cli.add_parsers(commands)
     add_credit_parser(commands)
     return parser
