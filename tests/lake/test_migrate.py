@@ -1,14 +1,20 @@
-"""Migrating a lake folder from the hive layout into Iceberg tables: counts, carried state, idempotency, refusals."""
+"""Migrating a lake from the hive layout into Iceberg tables: counts, carried state, idempotency, refusals.
+
+The tests marked ``ON_BOTH`` run on a lake folder and on the copy the old version pushed to S3
+(a real moto server: ``s3_uri``), with a SQLite catalog file beside the test.
+"""
 
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import msgspec
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import delete
@@ -26,7 +32,7 @@ from tests.support.hive_lake import (
 from xapi_ingest.app.cli.main import main
 from xapi_ingest.lake import ledger
 from xapi_ingest.lake.holds import BatchHolds, BatchInventory
-from xapi_ingest.lake.migrate import CONFLICTS_BATCH, MARKER, OLD_FOLDERS, migrate
+from xapi_ingest.lake.migrate import CONFLICTS_BATCH, MARKER, OLD_FOLDERS, Progress, migrate
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.schema import ANALYST_TABLE
 from xapi_ingest.lake.store import Lake
@@ -36,22 +42,78 @@ from xapi_ingest.pull.watermark import PullState, load_state
 from xapi_ingest.xapi.samples import realistic_statements
 
 TABLES = ("statements", "quarantine", ANALYST_TABLE, "void_ledger")
+ON_BOTH = pytest.mark.parametrize("place", ["local", pytest.param("s3", marks=pytest.mark.integration)],
+                                  indirect=True)  # the S3 case needs the moto server
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a test's lake lives: its ``--lake`` and ``--catalog``, and the filesystem and base path of its files."""
+
+    location: str
+    catalog: str | None
+    fs: pafs.FileSystem
+    base: str
+    tables: str  # where the Iceberg tables go, under the base
+
+    def args(self, *more: str) -> list[str]:
+        return ["--lake", self.location, *(["--catalog", self.catalog] if self.catalog else []), *more]
+
+    def lake(self) -> Lake:
+        return Lake(self.location, self.catalog)
+
+    def path(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def exists(self, name: str) -> bool:
+        return self.fs.get_file_info(self.path(name)).type != pafs.FileType.NotFound
+
+    def listing(self, name: str = "") -> list[str]:
+        """Every path under ``name`` (default: the whole lake)."""
+        selector = pafs.FileSelector(self.path(name) if name else self.base, recursive=True, allow_not_found=True)
+        return sorted(info.path for info in self.fs.get_file_info(selector))
+
+    def write(self, name: str, data: bytes) -> None:
+        """A file, and on local disk its folders (on S3 no folder markers, as an `aws s3 sync` copy has none)."""
+        if isinstance(self.fs, pafs.LocalFileSystem):
+            self.fs.create_dir(self.path(name).rpartition("/")[0])
+        with self.fs.open_output_stream(self.path(name)) as out:
+            out.write(data)
 
 
 @pytest.fixture
-def world(tmp_path):
-    return build_old_lake(tmp_path / "lake")
+def place(request, tmp_path, monkeypatch) -> Place:
+    """A lake folder, or (``s3``) a prefix of its own in the moto bucket with a SQLite catalog file beside the test."""
+    if getattr(request, "param", "local") == "local":
+        return Place(str(tmp_path / "lake"), None, pafs.LocalFileSystem(), str(tmp_path / "lake"), "warehouse/xapi")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    uri = request.getfixturevalue("s3_uri").replace("/lake?", f"/{tmp_path.name}?")
+    fs, base = pafs.FileSystem.from_uri(uri)
+    return Place(uri, f"sqlite:///{tmp_path / 'catalog.sqlite'}", fs, base, "xapi")
+
+
+@pytest.fixture
+def world(place, tmp_path):
+    """The old lake where the old version kept it: the lake folder, or that folder pushed to the prefix."""
+    if isinstance(place.fs, pafs.LocalFileSystem):
+        return build_old_lake(Path(place.base))
+    world = build_old_lake(tmp_path / "hive")
+    pafs.copy_files(str(world.root), place.base, source_filesystem=pafs.LocalFileSystem(),
+                    destination_filesystem=place.fs)  # as `sync --push` put it there
+    return world
 
 
 def _cli(*args: str) -> int:
     return main(["migrate", *args])
 
 
-def test_cli_carries_every_table_and_record(world, capsys):
-    assert _cli("--lake", str(world.root)) == 0
+@ON_BOTH
+def test_cli_carries_every_table_and_record(place, world, capsys):
+    assert _cli(*place.args()) == 0
     out = capsys.readouterr().out
     assert "statements" in out and "DIFFERS" not in out and "analyst row(s) of batches published in part" in out
-    lake = Lake(world.root)
+    lake = place.lake()
 
     with connect(lake) as con:
         assert {row[0] for row in con.execute("SELECT statement_id FROM statements").fetchall()} == world.ids
@@ -113,10 +175,17 @@ def test_cli_carries_every_table_and_record(world, capsys):
         [*world.published, EDX_1])
 
 
-def test_second_run_adds_nothing(world):
-    lake = Lake(world.root)
+@ON_BOTH
+def test_second_run_adds_nothing(place, world):
+    lake = place.lake()
     first = migrate(lake)
     assert first.matches and first.added["statements"] == len(world.ids)
+    done = Progress(lake).done  # the record names files relative to the lake's base, folder or bucket/prefix
+    for folder in ("statements", "quarantine", "_state/pull", "_quality/held"):
+        files = {path.removeprefix(place.base + "/") for path in place.listing(folder)
+                 if path.endswith((".parquet", ".json"))}
+        assert files and files <= done
+    assert "derived/voids/voids.parquet" in done
     snapshots = lake.snapshot_ids()
     second = migrate(lake)
     assert second.matches
@@ -125,10 +194,10 @@ def test_second_run_adds_nothing(world):
     assert [(c.table, c.hive, c.iceberg) for c in second.counts] == [(c.table, c.hive, c.iceberg) for c in first.counts]
 
 
-def test_lost_record_still_adds_nothing(world):
+def test_lost_record_still_adds_nothing(place, world):
     """A run that dies between a commit and its record re-reads those files: the id registry, the
     quarantine keys and the published keys keep every row single."""
-    lake = Lake(world.root)
+    lake = place.lake()
     migrate(lake)
     with lake.engine.begin() as connection:
         connection.execute(delete(ledger.SETTINGS).where(ledger.SETTINGS.c.name.startswith(MARKER)
@@ -138,22 +207,27 @@ def test_lost_record_still_adds_nothing(world):
     assert again.added == {"statements": 0, "quarantine": 0, ANALYST_TABLE: 0}
 
 
-def test_resumes_with_what_was_missing(world, tmp_path):
+def _move(place: Place, source: str, target: str) -> None:
+    pafs.copy_files(place.path(source), place.path(target), source_filesystem=place.fs, destination_filesystem=place.fs)
+    place.fs.delete_dir(place.path(source))
+
+
+@ON_BOTH
+def test_resumes_with_what_was_missing(place, world):
     """Files migrated before are skipped; files the first run did not see are migrated next time."""
-    aside = tmp_path / "aside"
-    shutil.move(world.root / "statements" / "source=edx-b", aside)
-    lake = Lake(world.root)
+    _move(place, "statements/source=edx-b", "aside")
+    lake = place.lake()
     first = migrate(lake)
     assert first.added["statements"] == 60 and first.matches  # moodle-a's 60 ids; edx-b's twins never existed
-    shutil.move(aside, world.root / "statements" / "source=edx-b")
+    _move(place, "aside", "statements/source=edx-b")
     second = migrate(lake)
     assert second.matches
     assert second.added["statements"] == len(world.ids) - 60
     assert {batch.batch_id for batch in BatchInventory(lake).all()} == {MOODLE_1, MOODLE_2, EDX_1, EDX_2}
 
 
-def test_a_batch_spanning_dates_is_never_split_over_commits(world):
-    lake = Lake(world.root)
+def test_a_batch_spanning_dates_is_never_split_over_commits(place, world):
+    lake = place.lake()
     report = migrate(lake, rows_per_commit=1)  # one commit per batch: the bound cannot split a batch
     assert report.matches
     commits = sum(1 for _ in lake.table("statements").snapshots())
@@ -165,95 +239,101 @@ def test_a_batch_spanning_dates_is_never_split_over_commits(world):
                            [MOODLE_1]).fetchone()[0] == 2
 
 
-def test_delete_old_after_the_counts_matched(world, capsys):
-    assert _cli("--lake", str(world.root), "--delete-old") == 0
+@ON_BOTH
+def test_delete_old_after_the_counts_matched(place, world, capsys):
+    assert place.listing(place.tables) == []
+    assert _cli(*place.args("--delete-old")) == 0
     assert "deleted the old layout's statements" in capsys.readouterr().out
-    assert not any((world.root / folder).exists() for folder in OLD_FOLDERS)
-    assert not any((world.root / parent).exists() for parent in ("analyst", "derived", "_state", ".write.lock"))
-    assert (world.root / "_quality" / "reports" / "run.json").exists()  # the new layout keeps gate reports there
-    with connect(Lake(world.root)) as con:
+    assert not any(place.exists(folder) for folder in OLD_FOLDERS)
+    assert not any(place.exists(parent) for parent in ("analyst", "derived", "_state", ".write.lock"))
+    assert place.exists("_quality/reports/run.json")  # the new layout keeps gate reports there
+    assert place.listing(place.tables)  # the tables stayed
+    with connect(place.lake()) as con:
         assert con.execute("SELECT count(*) FROM statements").fetchone()[0] == len(world.ids)
-    assert _cli("--lake", str(world.root)) == 2  # nothing left to migrate: not a lake in the hive layout
+    assert _cli(*place.args()) == 2  # nothing left to migrate: not a lake in the hive layout
 
 
-def _repeat_a_quarantine_key(world):
+def _repeat_a_quarantine_key(place):
     """Old quarantine keys were unique per row; a second row with a key the quarantine holds cannot be carried."""
-    first = next((world.root / "quarantine").rglob("*.parquet"))
-    row = pq.read_table(first, partitioning=None).slice(0, 1)
+    first = next(path for path in place.listing("quarantine") if path.endswith(".parquet"))
+    row = pq.read_table(first, filesystem=place.fs, partitioning=None).slice(0, 1)
     batch_id = "20261004T000000-dddd0004-00000"
     row = row.set_column(row.schema.get_field_index("batch_id"), "batch_id", pa.array([batch_id]))
-    pq.write_table(row, first.with_name(f"part-{batch_id}.parquet"))
+    pq.write_table(row, f"{first.rpartition('/')[0]}/part-{batch_id}.parquet", filesystem=place.fs)
 
 
-def _lose_iceberg_rows(world):
+def _lose_iceberg_rows(place):
     """Rows deleted from Iceberg after a first migration stay registered, so a re-run cannot bring them back."""
     from pyiceberg.expressions import EqualTo
 
-    lake = Lake(world.root)
+    lake = place.lake()
     assert migrate(lake).matches
     lake.delete("statements", EqualTo("batch_id", MOODLE_2), [])
 
 
+@ON_BOTH
 @pytest.mark.parametrize("tamper", [_repeat_a_quarantine_key, _lose_iceberg_rows])
-def test_counts_that_cannot_match_are_refused(world, tamper, capsys):
-    tamper(world)
-    assert _cli("--lake", str(world.root), "--delete-old") == 1
+def test_counts_that_cannot_match_are_refused(place, world, tamper, capsys):
+    tamper(place)
+    assert _cli(*place.args("--delete-old")) == 1
     captured = capsys.readouterr()
     assert "DIFFERS" in captured.out and "old layout's folders are kept" in captured.err
-    assert all((world.root / folder).exists() for folder in ("statements", "quarantine", "analyst/statements"))
+    assert all(place.exists(folder) for folder in OLD_FOLDERS)
+    assert place.exists(".write.lock")
 
 
-def test_not_a_lake_in_the_hive_layout(tmp_path, capsys):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    for folder in (empty, tmp_path / "missing"):
-        assert _cli("--lake", str(folder)) == 2
-        err = capsys.readouterr().err
-        assert err.startswith("error: ") and err.count("\n") == 1 and "not a lake in the hive layout" in err
-    assert list(empty.iterdir()) == []  # no catalog.sqlite left behind in a wrong folder
-
-    stray = tmp_path / "stray"
-    (stray / "statements" / "source=moodle-a").mkdir(parents=True)
-    (stray / "statements" / "source=moodle-a" / "notes.txt").write_text("?")
-    assert _cli("--lake", str(stray)) == 2
+def _refused(place: Place, capsys, *says: str) -> None:
+    assert _cli(*place.args()) == 2
     err = capsys.readouterr().err
-    assert "notes.txt does not fit the hive layout" in err and err.count("\n") == 1
-
-    assert _cli("--lake", "s3://bucket/lake", "--catalog", f"sqlite:///{tmp_path / 'catalog.sqlite'}") == 2
-    assert "on object storage" in capsys.readouterr().err  # the hive layout's S3 copy mirrored a local folder
-
-    broken = tmp_path / "broken"
-    (broken / "_state" / "pull").mkdir(parents=True)
-    (broken / "_state" / "pull" / "moodle-a.json").write_text("{not json")
-    assert _cli("--lake", str(broken)) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and all(part in err for part in says)
+    assert "endpoint_override" not in err  # the location as messages name it
 
 
-def test_refuses_a_folder_whose_iceberg_tables_were_written_without_migrate(world, capsys):
+@ON_BOTH
+def test_not_a_lake_in_the_hive_layout(place, capsys):
+    _refused(place, capsys, "not a lake in the hive layout")  # a missing folder, an empty prefix
+    place.fs.create_dir(place.base)
+    _refused(place, capsys, "not a lake in the hive layout")
+    assert place.listing() == []  # no catalog.sqlite (nor anything else) left behind in a wrong place
+
+    for stray, says in (
+        ("source=moodle-a/notes.txt", "source=moodle-a/notes.txt does not fit the hive layout (a folder stored_date"),
+        ("source=Moodle/stored_date=2026-10-01/part-x.parquet", "source=Moodle does not fit the hive layout: source id"),
+        ("source=moodle-a/stored_date=2026-13-01/part-x.parquet", "stored_date=2026-13-01 does not fit the hive layout"),
+    ):
+        place.write(f"statements/{stray}", b"?")
+        _refused(place, capsys, f"{place.location.split('?')[0]}/statements/", says)
+        place.fs.delete_dir(place.path("statements"))
+
+    place.write("_state/pull/moodle-a.json", b"{not json")
+    _refused(place, capsys, "cannot read")
+
+
+def test_refuses_a_folder_whose_iceberg_tables_were_written_without_migrate(place, world, capsys):
     from xapi_ingest.lake.ingest import Ingestor
     from xapi_ingest.xapi.reader import RawRecord
 
     statement = next(iter(realistic_statements(1, seed=11)))
-    Ingestor(Lake(world.root), "moodle-a").ingest([("x", RawRecord(0, 1, json.dumps(statement), statement))])
-    assert _cli("--lake", str(world.root)) == 2
+    Ingestor(place.lake(), "moodle-a").ingest([("x", RawRecord(0, 1, json.dumps(statement), statement))])
+    assert _cli(*place.args()) == 2
     assert "already hold data written without migrate" in capsys.readouterr().err
 
 
-def test_old_rows_are_read_in_the_typed_schema(world):
+def test_old_rows_are_read_in_the_typed_schema(place, world):
     """A part file from an older writer without a column reads as nulls; its partition columns come from the path."""
     statements = [{**s, "id": str(uuid.uuid4())} for s in realistic_statements(3)]
     old = statement_rows(statements, "20261005T000000-eeee0005-00000", datetime(2026, 10, 5, tzinfo=UTC))
     write_partitioned(world.root, "statements", "stored_date", "stored", "moodle-a",
                       "20261005T000000-eeee0005-00000", old.drop_columns(["tolerated_rules"]))
-    lake = Lake(world.root)
+    lake = place.lake()
     assert migrate(lake).matches
     with connect(lake) as con:
         assert con.execute("SELECT count(*) FROM statements WHERE tolerated_rules IS NULL").fetchone()[0] == 3
 
 
-def test_pull_state_json_is_the_puller_state(world):
+def test_pull_state_json_is_the_puller_state(place, world):
     """The state files are msgspec-encoded PullState: the ledger text decodes to the same struct."""
-    lake = Lake(world.root)
+    lake = place.lake()
     migrate(lake)
     raw = (world.root / "_state" / "pull" / "edx-b.json").read_bytes()
     assert load_state(lake, "edx-b") == msgspec.json.decode(raw, type=PullState)

@@ -1,7 +1,8 @@
-"""Converting a lake folder from the hive-partitioned Parquet layout into the Iceberg lake, in place.
+"""Converting a lake from the hive-partitioned Parquet layout into the Iceberg lake, in place.
 
-Before the lake moved to Apache Iceberg it was plain files under the lake folder, and this
-module is now the one place that knows that layout::
+Before the lake moved to Apache Iceberg it was plain files under the lake folder (and, for a
+lake on S3, the same files mirrored under ``s3://bucket/prefix/`` by the old ``sync --push``),
+and this module is now the one place that knows that layout::
 
     statements/source=<id>/stored_date=<YYYY-MM-DD>/part-<batch>.parquet   restricted zone
     quarantine/source=<id>/ingest_date=<YYYY-MM-DD>/part-<batch>.parquet   restricted zone
@@ -10,6 +11,11 @@ module is now the one place that knows that layout::
     _state/pull/<source>.json                                              pull state
     _quality/held/<batch>.json                                             holds
     _quality/checked/<batch>.json                                          files the gate checked
+
+The old files are read through the lake's pyarrow filesystem from its base path (the folder,
+or ``bucket/prefix``), so one code path serves both; the Iceberg tables go where every command
+puts them (``<lake>/warehouse/`` with ``catalog.sqlite``, or ``<prefix>/xapi/<table>/`` with the
+catalog of ``--catalog``/``XAPI_LAKE_CATALOG``), beside the old folders and never among them.
 
 The rows go in through the writers ingest and publish use (id registry, quarantine keys, batch
 inventory), so the migrated lake is one those commands could have written. The unit of a
@@ -22,9 +28,9 @@ A re-run resumes and adds nothing twice: migrated files are recorded in ``xapi_l
 (``hive-migration:<folder>`` -> the names of its files) and skipped; the record of analyst
 rows commits with them, and for the rest the id registry and quarantine keys drop repeats
 anyway. Analyst batches already published are skipped, holds and pull state are upserted.
-The old folders stay until every count matches and deletion is asked for. The migration
-must come before the pipeline writes Iceberg tables into the folder, or the counts could
-never match: a folder whose tables hold rows written without it is refused.
+The old folders (on S3 every object under them) stay until every count matches and deletion
+is asked for. The migration must come before the pipeline writes Iceberg tables into the lake,
+or the counts could never match: a lake whose tables hold rows written without it is refused.
 
 The old layout recorded checks and publications per file, the new one per batch: a batch the
 gate checked in part stays unchecked (the next check covers it), and the twins of a batch
@@ -35,15 +41,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -51,12 +56,14 @@ import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, delete, insert, select
 
 from xapi_ingest.lake import ledger
 from xapi_ingest.lake.holds import BatchHolds, BatchInventory, check_batch_id
 from xapi_ingest.lake.ingest import Quarantine
+from xapi_ingest.lake.location import safe_location, strip_scheme
 from xapi_ingest.lake.schema import ANALYST_TABLE, QUARANTINE, STATEMENTS, TABLES
 from xapi_ingest.lake.store import Lake, check_source_id
 
@@ -88,10 +95,11 @@ OLD_FOLDERS = (STATEMENTS_ZONE.folder, QUARANTINE_ZONE.folder, ANALYST_ZONE.fold
 _EMPTIED_PARENTS = ("analyst", "derived", "_state", "_quality")  # removed with the old folders when left empty
 _WRITE_LOCK = ".write.lock"
 _PART = re.compile(r"part-(?P<batch>.+)\.parquet\Z")
+_READERS = 16  # part-file footers read at once (on S3 each is a request or two)
 
 
 class MigrationError(ValueError):
-    """A folder that is not a lake in the hive layout, or a file in it that does not fit (said in one line)."""
+    """A place that is not a lake in the hive layout, or a file in it that does not fit (said in one line)."""
 
 
 @dataclass(frozen=True)
@@ -101,18 +109,67 @@ class OldFile:
     source: str
     batch_id: str
     rows: int
+    key_id: str | None  # of the pseudonym key, in an analyst twin's schema metadata
 
     @property
     def name(self) -> str:
-        """The path relative to the lake folder (what the migration record lists)."""
+        """The path relative to the lake's base (what the migration record lists)."""
         return f"{self.zone}/{self.relative}"
+
+
+@dataclass(frozen=True)
+class Tree:
+    """Where the old layout's files are: a pyarrow filesystem and the lake's base path in it, so one
+    code path reads a folder on local disk and the ``s3://bucket/prefix`` the old remote mirrored it to."""
+
+    fs: pafs.FileSystem
+    base: str  # the lake folder, or bucket/prefix
+    shown: str  # the base as messages name it (no endpoint, no credentials)
+
+    @classmethod
+    def of(cls, lake: Lake) -> Tree:
+        if lake.root is not None:
+            return cls(lake.location.filesystem(), str(lake.root), str(lake.root))
+        warehouse = lake.location.warehouse  # s3://bucket/prefix: the Iceberg tables go under <prefix>/xapi/
+        return cls(lake.location.filesystem(), strip_scheme(warehouse), safe_location(warehouse))
+
+    def path(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+    def show(self, path: str) -> str:
+        return self.shown + path.removeprefix(self.base)
+
+    def type(self, name: str) -> pafs.FileType:
+        return self.fs.get_file_info(self.path(name)).type
+
+    def types(self, names: tuple[str, ...]) -> dict[str, pafs.FileType]:
+        return {name: info.type for name, info in zip(names, self.fs.get_file_info([self.path(n) for n in names]),
+                                                      strict=True)}
+
+    def listing(self, folder: str, *, recursive: bool) -> list[tuple[list[str], pafs.FileInfo]]:
+        """Entries under ``folder`` (none when it is no folder) as (path parts within it, info), sorted,
+        without hidden ones: temporary files of writes that never finished. A recursive listing is
+        one paginated request on S3, where listing each partition folder would be one request each."""
+        if self.type(folder) != pafs.FileType.Directory:
+            return []
+        prefix = self.path(folder) + "/"
+        entries = []
+        for info in self.fs.get_file_info(pafs.FileSelector(self.path(folder), recursive=recursive)):
+            parts = info.path.removeprefix(prefix).split("/")
+            if not any(part.startswith(".") for part in parts):
+                entries.append((parts, info))
+        return sorted(entries, key=lambda entry: entry[0])
+
+    def read_bytes(self, path: str) -> bytes:
+        with self.fs.open_input_stream(path) as stream:
+            return stream.read()
 
 
 @dataclass
 class OldLake:
-    """What a lake folder in the hive layout holds, read without loading any rows."""
+    """What a lake in the hive layout holds, read without loading any rows."""
 
-    root: Path
+    tree: Tree
     statements: list[OldFile]
     quarantine: list[OldFile]
     analyst: list[OldFile]
@@ -122,13 +179,15 @@ class OldLake:
     checked: dict[str, tuple[str, set[str]]]  # file batch -> (checked_at, files relative to statements/)
 
     @classmethod
-    def open(cls, root: Path) -> OldLake:
-        if not root.is_dir() or not any((root / folder).exists() for folder in OLD_FOLDERS):
-            raise MigrationError(f"{root} is not a lake in the hive layout (it has none of {', '.join(OLD_FOLDERS)})")
-        old = cls(root, _scan_zone(root, STATEMENTS_ZONE), _scan_zone(root, QUARANTINE_ZONE),
-                  _scan_zone(root, ANALYST_ZONE), (root / VOIDS).is_file(),
-                  _json_files(root, PULL_STATE, _pull_state), _json_files(root, HOLDS, _hold),
-                  _json_files(root, CHECKED, _checked))
+    def open(cls, tree: Tree) -> OldLake:
+        types = tree.types((*OLD_FOLDERS, VOIDS))
+        if all(types[folder] == pafs.FileType.NotFound for folder in OLD_FOLDERS):
+            raise MigrationError(f"{tree.shown} is not a lake in the hive layout "
+                                 f"(it has none of {', '.join(OLD_FOLDERS)})")
+        old = cls(tree, _scan_zone(tree, STATEMENTS_ZONE), _scan_zone(tree, QUARANTINE_ZONE),
+                  _scan_zone(tree, ANALYST_ZONE), types[VOIDS] == pafs.FileType.File,
+                  _json_files(tree, PULL_STATE, _pull_state), _json_files(tree, HOLDS, _hold),
+                  _json_files(tree, CHECKED, _checked))
         sources: dict[str, set[str]] = defaultdict(set)
         for file in old.statements:
             sources[file.batch_id].add(file.source)
@@ -146,64 +205,77 @@ class OldLake:
             files[file.batch_id].add(file.relative)
         return files
 
+    def path(self, file: OldFile) -> str:
+        return self.tree.path(file.name)
 
-def _scan_zone(root: Path, zone: Zone) -> list[OldFile]:
-    files = []
-    for source_dir in _entries(root / zone.folder):
-        source = _partition_value(source_dir, "source")
+
+def _scan_zone(tree: Tree, zone: Zone) -> list[OldFile]:
+    """The zone's part files, each named and placed as the hive layout has it, with its footer's row count and key id."""
+    found: list[tuple[str, str, str, str]] = []  # (path, relative, source, batch id)
+    for parts, info in tree.listing(zone.folder, recursive=True):
+        is_file = info.type == pafs.FileType.File
+        if is_file and len(parts) < 3:
+            raise MigrationError(f"{tree.show(info.path)} does not fit the hive layout "
+                                 f"(a folder {('source', zone.date)[len(parts) - 1]}=<value> was expected)")
+        match = _PART.match(parts[-1]) if is_file and len(parts) == 3 else None
+        if len(parts) >= 3 and not match:
+            raise MigrationError(f"{tree.show(info.path)} does not fit the hive layout (part-<batch>.parquet)")
+        source = _partition_values(tree, zone, parts[:2])[0]
+        if match:
+            found.append((info.path, "/".join(parts), source, _batch_id(tree.show(info.path), match["batch"])))
+    with ThreadPoolExecutor(_READERS) as pool:  # on S3 each footer is a request or two: many in flight
+        footers = list(pool.map(lambda entry: _footer(tree, entry[0]), found))
+    return [OldFile(zone.folder, relative, source, batch_id, rows, key_id)
+            for (_, relative, source, batch_id), (rows, key_id) in zip(found, footers, strict=True)]
+
+
+def _partition_values(tree: Tree, zone: Zone, folders: list[str]) -> list[str]:
+    """The values of ``source=<id>`` and then ``<date column>=<YYYY-MM-DD>`` folder names, checked."""
+    values = []
+    for depth, (name, column) in enumerate(zip(folders, ("source", zone.date), strict=False)):
+        shown = tree.show(tree.path("/".join([zone.folder, *folders[:depth + 1]])))
+        if not name.startswith(f"{column}="):
+            raise MigrationError(f"{shown} does not fit the hive layout (a folder {column}=<value> was expected)")
+        value = name.split("=", 1)[1]
         try:
-            check_source_id(source)
+            if depth:
+                date.fromisoformat(value)
+            else:
+                check_source_id(value)
         except ValueError as exc:
-            raise MigrationError(f"{source_dir}: {exc}") from exc
-        for date_dir in _entries(source_dir):
-            try:
-                date.fromisoformat(_partition_value(date_dir, zone.date))
-            except ValueError as exc:
-                raise MigrationError(f"{date_dir} does not fit the hive layout ({zone.date}=YYYY-MM-DD)") from exc
-            for path in _entries(date_dir):
-                match = _PART.match(path.name)
-                if not match or not path.is_file():
-                    raise MigrationError(f"{path} does not fit the hive layout (part-<batch>.parquet)")
-                files.append(OldFile(zone.folder, path.relative_to(root / zone.folder).as_posix(), source,
-                                     _batch_id(path, match["batch"]), _rows(path)))
-    return files
+            raise MigrationError(f"{shown} does not fit the hive layout: {exc}") from exc
+        values.append(value)
+    return values
 
 
-def _entries(folder: Path) -> list[Path]:
-    """A folder's entries, without the hidden temporary files of writes that never finished."""
-    return sorted(path for path in folder.iterdir() if not path.name.startswith(".")) if folder.is_dir() else []
-
-
-def _partition_value(path: Path, column: str) -> str:
-    if not path.is_dir() or not path.name.startswith(f"{column}="):
-        raise MigrationError(f"{path} does not fit the hive layout (a folder {column}=<value> was expected)")
-    return path.name.split("=", 1)[1]
-
-
-def _batch_id(path: Path, batch_id: str) -> str:
+def _batch_id(shown: str, batch_id: str) -> str:
     try:
         return check_batch_id(batch_id)
     except ValueError as exc:
-        raise MigrationError(f"{path}: {exc}") from exc
+        raise MigrationError(f"{shown}: {exc}") from exc
 
 
-def _rows(path: Path) -> int:
+def _footer(tree: Tree, path: str) -> tuple[int, str | None]:
+    """A part file's row count and pseudonym key id, from its footer alone."""
     try:
-        return pq.read_metadata(path).num_rows
+        metadata = pq.read_metadata(path, filesystem=tree.fs)
     except (OSError, pa.ArrowException) as exc:
-        raise MigrationError(f"cannot read {path}: {exc}") from exc
+        raise MigrationError(f"cannot read {tree.show(path)}: {exc}") from exc
+    key_id = (metadata.metadata or {}).get(b"pseudonym_key_id")
+    return metadata.num_rows, key_id.decode() if key_id else None
 
 
-def _json_files(root: Path, folder: str, parse: Callable[[str, Any], T]) -> dict[str, T]:
+def _json_files(tree: Tree, folder: str, parse: Callable[[str, Any], T]) -> dict[str, T]:
     """``name -> parse(name, value)`` of every ``<name>.json`` in the folder; an unreadable one is a MigrationError."""
     parsed = {}
-    for path in _entries(root / folder):
-        if path.suffix != ".json":
-            raise MigrationError(f"{path} does not fit the hive layout (<name>.json)")
+    for _, info in tree.listing(folder, recursive=False):
+        if info.type != pafs.FileType.File or info.extension != "json":
+            raise MigrationError(f"{tree.show(info.path)} does not fit the hive layout (<name>.json)")
+        name = info.base_name.removesuffix(".json")
         try:
-            parsed[path.stem] = parse(path.stem, msgspec.json.decode(path.read_bytes()))
-        except (msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
-            raise MigrationError(f"cannot read {path}: {exc}") from exc
+            parsed[name] = parse(name, msgspec.json.decode(tree.read_bytes(info.path)))
+        except (OSError, msgspec.DecodeError, ValueError, KeyError, TypeError) as exc:
+            raise MigrationError(f"cannot read {tree.show(info.path)}: {exc}") from exc
     return parsed
 
 
@@ -293,20 +365,19 @@ class MigrationReport:
 
 
 def migrate(lake: Lake, *, delete_old: bool = False, rows_per_commit: int = ROWS_PER_COMMIT) -> MigrationReport:
-    """Copy a lake folder in the hive layout into the Iceberg tables and ledger in the same folder.
+    """Copy a lake in the hive layout (a folder, or its copy on S3) into the lake's Iceberg tables and ledger.
 
     Every count is compared afterwards; the old folders are deleted only when ``delete_old`` is
     set and every count matched. A commit holds whole batches of one source, about
     ``rows_per_commit`` rows (more when one batch alone is larger).
     """
-    if lake.root is None:
-        raise MigrationError(f"migrate converts a lake folder on local disk; {lake.name} is on object storage")
-    old = OldLake.open(lake.root)  # before the catalog is opened: a wrong folder gets no catalog.sqlite
+    tree = Tree.of(lake)
+    old = OldLake.open(tree)  # before the catalog is opened: a wrong place gets no catalog.sqlite or ledger
     progress = Progress(lake)
     if not progress.started:
         if any(lake.snapshot_ids().values()):
-            raise MigrationError(f"the Iceberg tables in {lake.root} already hold data written without migrate; "
-                                 "migrate runs before the pipeline writes to the folder")
+            raise MigrationError(f"the Iceberg tables in {tree.shown} already hold data written without migrate; "
+                                 "migrate runs before the pipeline writes to the lake")
         with lake.engine.begin() as connection:
             connection.execute(insert(ledger.SETTINGS).values(name=STARTED, value=datetime.now(UTC).isoformat()))
     report = MigrationReport()
@@ -315,7 +386,7 @@ def migrate(lake: Lake, *, delete_old: bool = False, rows_per_commit: int = ROWS
     carried = _migrate_analyst(lake, old, progress, report, rows_per_commit)
     _migrate_ledger(lake, old, progress, report)
     if old.voids and VOIDS not in progress.done:
-        lake.replace("void_ledger", _read_file(lake.root / VOIDS))
+        lake.replace("void_ledger", _read_file(tree, VOIDS))
         progress.save(lake, [VOIDS])
     report.counts = _counts(lake, old, carried)
     conflicts = lake.dataset("quarantine").count_rows(filter=pc.field("batch_id") == CONFLICTS_BATCH)
@@ -323,7 +394,7 @@ def migrate(lake: Lake, *, delete_old: bool = False, rows_per_commit: int = ROWS
         report.notes.append(f"{conflicts:,} later cop(ies) of a statement id with other content are in the quarantine "
                             f"(rule lake.id-conflict, batch {CONFLICTS_BATCH}), where settling would have put them")
     if delete_old and report.matches:
-        report.deleted = _delete_old(lake.root)
+        report.deleted = _delete_old(tree)
     return report
 
 
@@ -347,14 +418,15 @@ def _groups(files: list[OldFile], done: set[str], rows_per_commit: int) -> Itera
         yield current, group
 
 
-def _read(root: Path, zone: Zone, files: list[OldFile]) -> pa.Table:
+def _read(old: OldLake, zone: Zone, files: list[OldFile]) -> pa.Table:
     """The files' rows in the table's typed schema, ``source`` and the date column taken from their paths."""
     spec = TABLES[zone.table]
     partitioning = pads.partitioning(pa.schema([spec.schema.field("source"), spec.schema.field(zone.date)]),
                                      flavor="hive")
     try:
-        rows = pads.dataset([str(root / file.name) for file in files], schema=spec.schema, format="parquet",
-                            partitioning=partitioning, partition_base_dir=str(root / zone.folder)).to_table()
+        rows = pads.dataset([old.path(file) for file in files], schema=spec.schema, format="parquet",
+                            partitioning=partitioning, partition_base_dir=old.tree.path(zone.folder),
+                            filesystem=old.tree.fs).to_table()
     except pa.ArrowException as exc:
         raise MigrationError(f"cannot read {files[0].name} and the rest of its group as {zone.table}: {exc}") from exc
     strays = sorted(map(str, set(pc.unique(rows["batch_id"]).to_pylist()) - {file.batch_id for file in files}))
@@ -363,11 +435,11 @@ def _read(root: Path, zone: Zone, files: list[OldFile]) -> pa.Table:
     return rows
 
 
-def _read_file(path: Path) -> pa.Table:
+def _read_file(tree: Tree, name: str) -> pa.Table:
     try:
-        return pq.read_table(path)
+        return pq.read_table(tree.path(name), filesystem=tree.fs)
     except (OSError, pa.ArrowException) as exc:
-        raise MigrationError(f"cannot read {path}: {exc}") from exc
+        raise MigrationError(f"cannot read {tree.show(tree.path(name))}: {exc}") from exc
 
 
 def _migrate_statements(lake: Lake, old: OldLake, progress: Progress, report: MigrationReport, bound: int) -> None:
@@ -376,26 +448,22 @@ def _migrate_statements(lake: Lake, old: OldLake, progress: Progress, report: Mi
     checked against them, and those with other content go to the quarantine."""
     later = _later_copies(old)
     for source, group in _groups(old.statements, progress.done, bound):
-        rows = _read(old.root, STATEMENTS_ZONE, group).select(STATEMENTS.names)
+        rows = _read(old, STATEMENTS_ZONE, group).select(STATEMENTS.names)
         _write_statements(lake, rows.filter(pc.invert(_is_later(rows, later))), source, report)
         progress.save(lake, [file.name for file in group])
     for source, group in _groups([file for file in old.statements if file.batch_id in later], set(), bound):
-        rows = _read(old.root, STATEMENTS_ZONE, group).select(STATEMENTS.names)
+        rows = _read(old, STATEMENTS_ZONE, group).select(STATEMENTS.names)
         _write_statements(lake, rows.filter(_is_later(rows, later)), source, report)
 
 
 def _later_copies(old: OldLake) -> dict[str, set[str]]:
     """Batch -> ids it holds a later copy of (earliest ingested first; ties by batch, as settling ordered them)."""
-    files = [str(old.root / file.name) for file in old.statements]
-    if not files:
-        return {}
-    with _duckdb() as con:
+    with _duckdb(old) as con:
         rows = con.execute(
             "WITH copies AS (SELECT statement_id, batch_id, row_number() OVER (PARTITION BY statement_id "
-            "ORDER BY ingested_at, batch_id) AS copy FROM read_parquet($files, hive_partitioning = false) "
-            "WHERE statement_id IN (SELECT statement_id FROM read_parquet($files, hive_partitioning = false) "
-            "GROUP BY statement_id HAVING count(*) > 1)) "
-            "SELECT batch_id, statement_id FROM copies WHERE copy > 1", {"files": files}).fetchall()
+            "ORDER BY ingested_at, batch_id) AS copy FROM old WHERE statement_id IN "
+            "(SELECT statement_id FROM old GROUP BY statement_id HAVING count(*) > 1)) "
+            "SELECT batch_id, statement_id FROM copies WHERE copy > 1").fetchall()
     later: dict[str, set[str]] = defaultdict(set)
     for batch_id, statement_id in rows:
         later[batch_id].add(statement_id)
@@ -419,16 +487,22 @@ def _write_statements(lake: Lake, rows: pa.Table, source: str, report: Migration
 
 
 @contextmanager
-def _duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
-    """DuckDB over the old files; it spills into a private folder (not ``.tmp`` in the working directory)."""
+def _duckdb(old: OldLake) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB over the old statements files as the table ``old`` (the columns that tell copies apart),
+    read through the lake's filesystem; it spills into a private folder (not ``.tmp`` in the working
+    directory)."""
+    schema = TABLES["statements"].schema
+    files = pads.dataset([old.path(file) for file in old.statements], format="parquet", filesystem=old.tree.fs,
+                         schema=pa.schema([schema.field(name) for name in ("statement_id", "batch_id", "ingested_at")]))
     with tempfile.TemporaryDirectory(prefix="xapi-migrate-") as spill, \
             duckdb.connect(":memory:", config={"temp_directory": spill}) as con:
+        con.register("old", files)
         yield con
 
 
 def _migrate_quarantine(lake: Lake, old: OldLake, progress: Progress, report: MigrationReport, bound: int) -> None:
     for source, group in _groups(old.quarantine, progress.done, bound):
-        rows = _read(old.root, QUARANTINE_ZONE, group).select(QUARANTINE.names)
+        rows = _read(old, QUARANTINE_ZONE, group).select(QUARANTINE.names)
         report.added["quarantine"] += len(lake.write_quarantine(rows, source))
         progress.save(lake, [file.name for file in group])
 
@@ -443,7 +517,7 @@ def _migrate_analyst(lake: Lake, old: OldLake, progress: Progress, report: Migra
         twins[file.batch_id].append(file)
     keys: dict[str, str] = {}
     for batch_id, files in twins.items():
-        key_ids = {_key_id(old.root / file.name) for file in files}
+        key_ids = {file.key_id for file in files}
         whole = batch_id in restricted and restricted[batch_id] <= {file.relative for file in files}
         key_id = key_ids.pop() if len(key_ids) == 1 else None
         if whole and key_id:
@@ -456,7 +530,7 @@ def _migrate_analyst(lake: Lake, old: OldLake, progress: Progress, report: Migra
     published = {batch.batch_id for batch in BatchInventory(lake).all() if batch.published_key}
     waiting = [file for file in carried if file.batch_id not in published]
     for _, group in _groups(waiting, progress.done, bound):
-        rows = _read(old.root, ANALYST_ZONE, group)
+        rows = _read(old, ANALYST_ZONE, group)
         by_key: dict[str, list[str]] = defaultdict(list)
         for batch_id in sorted({file.batch_id for file in group}):
             by_key[keys[batch_id]].append(batch_id)
@@ -466,14 +540,6 @@ def _migrate_analyst(lake: Lake, old: OldLake, progress: Progress, report: Migra
         progress.done.update(names)
         report.added[ANALYST_TABLE] += rows.num_rows
     return carried
-
-
-def _key_id(path: Path) -> str | None:
-    try:
-        key_id = (pq.read_schema(path).metadata or {}).get(b"pseudonym_key_id")
-    except (OSError, pa.ArrowException) as exc:
-        raise MigrationError(f"cannot read {path}: {exc}") from exc
-    return key_id.decode() if key_id else None
 
 
 def _migrate_ledger(lake: Lake, old: OldLake, progress: Progress, report: MigrationReport) -> None:
@@ -511,13 +577,11 @@ def _migrate_ledger(lake: Lake, old: OldLake, progress: Progress, report: Migrat
 
 def _counts(lake: Lake, old: OldLake, carried: list[OldFile]) -> list[Count]:
     """Each table's rows in the hive layout and in Iceberg (distinct statement ids: repeats kept one row)."""
-    with _duckdb() as con:
+    with _duckdb(old) as con:
         con.register("iceberg", lake.dataset("statements"))
-        files = [str(old.root / file.name) for file in old.statements]
-        distinct, found = (0, 0) if not files else con.execute(
-            "WITH old AS (SELECT DISTINCT statement_id FROM read_parquet($files, hive_partitioning = false)) "
-            "SELECT count(*), count(*) FILTER (WHERE statement_id IN (SELECT statement_id FROM iceberg)) FROM old",
-            {"files": files},
+        distinct, found = con.execute(
+            "WITH ids AS (SELECT DISTINCT statement_id FROM old) "
+            "SELECT count(*), count(*) FILTER (WHERE statement_id IN (SELECT statement_id FROM iceberg)) FROM ids",
         ).fetchall()[0]
     with lake.engine.connect() as connection:
         holds = ledger.lookup(connection, ledger.HOLDS, "batch_id", old.holds)
@@ -528,19 +592,21 @@ def _counts(lake: Lake, old: OldLake, carried: list[OldFile]) -> list[Count]:
         Count("statement ids found", distinct, found),
         Count("quarantine", sum(file.rows for file in old.quarantine), quarantine),
         Count(ANALYST_TABLE, sum(file.rows for file in carried), lake.dataset(ANALYST_TABLE).count_rows()),
-        Count("void_ledger", pq.read_metadata(old.root / VOIDS).num_rows if old.voids else 0,
+        Count("void_ledger", _footer(old.tree, old.tree.path(VOIDS))[0] if old.voids else 0,
               lake.dataset("void_ledger").count_rows()),
         Count("holds", len(old.holds), len(holds)),
         Count("pull state", len(old.pull_states), len(states)),
     ]
 
 
-def _delete_old(root: Path) -> list[str]:
-    deleted = [folder for folder in OLD_FOLDERS if (root / folder).exists()]
+def _delete_old(tree: Tree) -> list[str]:
+    """Delete the old folders (on S3: every object under them, and the folder markers the old push made)."""
+    deleted = [folder for folder, kind in tree.types(OLD_FOLDERS).items() if kind != pafs.FileType.NotFound]
     for folder in deleted:
-        shutil.rmtree(root / folder)
-    (root / _WRITE_LOCK).unlink(missing_ok=True)
+        tree.fs.delete_dir(tree.path(folder))
+    if tree.type(_WRITE_LOCK) == pafs.FileType.File:
+        tree.fs.delete_file(tree.path(_WRITE_LOCK))
     for parent in _EMPTIED_PARENTS:
-        if (root / parent).is_dir() and not any((root / parent).iterdir()):
-            (root / parent).rmdir()
+        if tree.type(parent) == pafs.FileType.Directory and not tree.listing(parent, recursive=False):
+            tree.fs.delete_dir(tree.path(parent))
     return deleted

@@ -1,5 +1,5 @@
-"""``compact``: the lake's upkeep, as the daily maintenance DAG runs it; ``migrate``: a lake folder from the
-hive layout into Iceberg tables."""
+"""``compact``: the lake's upkeep, as the daily maintenance DAG runs it; ``migrate``: a lake (a folder or
+its copy on S3) from the hive layout into Iceberg tables."""
 
 from __future__ import annotations
 
@@ -41,21 +41,24 @@ def add_lake_parsers(commands: argparse._SubParsersAction) -> None:
                         help="keep unreferenced files this long, for queries and commits in flight (default: %(default)s)")
 
     parser = commands.add_parser(
-        "migrate", help="convert a lake folder in the old hive-partitioned layout into Iceberg tables, in place",
-        description="Copy a lake folder written before the lake moved to Apache Iceberg (statements/source=.../"
+        "migrate", help="convert a lake in the old hive-partitioned layout (a folder or s3://) into Iceberg tables, "
+                        "in place",
+        description="Copy a lake written before the lake moved to Apache Iceberg (statements/source=.../"
                     "stored_date=..., quarantine/, analyst/statements/, derived/voids/, _state/pull/, _quality/held/, "
-                    "_quality/checked/) into the Iceberg tables and catalog (catalog.sqlite unless --catalog says "
-                    "otherwise) of the same folder, on local disk: statements, "
-                    "quarantine, published analyst rows with their key id, the void ledger, holds, check marks and "
-                    "pull state. Then every count is compared (distinct statement ids with Iceberg rows, quarantine, "
-                    "analyst and void ledger rows, holds, pull states). Safe to interrupt and re-run: what is "
-                    "migrated is recorded and skipped, and nothing is added twice. Run it before the pipeline writes "
-                    "to the folder again. Exit 0 when every count matched, 1 when one differed (nothing is deleted "
-                    "then), 2 when the folder is not a lake in the hive layout.",
+                    "_quality/checked/) into the Iceberg tables of the same lake: a folder on local disk (tables in "
+                    "<lake>/warehouse, catalog <lake>/catalog.sqlite unless --catalog says otherwise) or the "
+                    "s3://bucket/prefix the old version pushed it to (tables under <prefix>/xapi/, catalog from "
+                    "--catalog or XAPI_LAKE_CATALOG). It carries statements, quarantine, published analyst rows with "
+                    "their key id, the void ledger, holds, check marks and pull state. Then every count is compared "
+                    "(distinct statement ids with Iceberg rows, quarantine, analyst and void ledger rows, holds, pull "
+                    "states). Safe to interrupt and re-run: what is migrated is recorded in the catalog and skipped, "
+                    "and nothing is added twice. Run it before the pipeline writes to the lake again. Exit 0 when "
+                    "every count matched, 1 when one differed (nothing is deleted then), 2 when the place is not a "
+                    "lake in the hive layout.",
     )
     add_lake_argument(parser)
     parser.add_argument("--delete-old", action="store_true",
-                        help="delete the old layout's folders once every count matched (kept otherwise)")
+                        help="delete the old layout's folders (on S3: their objects) once every count matched (kept otherwise)")
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
