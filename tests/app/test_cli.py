@@ -197,3 +197,10 @@ def test_an_unreachable_catalog_database_is_one_line_without_its_password(tmp_pa
     assert main(["sql", "--lake", str(tmp_path / "lake"), "--catalog", catalog, "SELECT 1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "s3cret-pw" not in err and "Traceback" not in err
+
+
+def test_a_mistyped_lake_is_an_error_not_a_new_empty_lake(tmp_path, capsys):
+    for command in (["sql", "SELECT 1"], ["check"], ["verify"], ["compact"]):
+        assert main([*command, "--lake", str(tmp_path / "lkae")]) == 2
+        assert capsys.readouterr().err == f"error: no lake at {tmp_path / 'lkae'}: ingest or pull statements into it first\n"
+    assert not (tmp_path / "lkae").exists()

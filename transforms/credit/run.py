@@ -74,7 +74,7 @@ def run_credit(lake: Lake, policy_path: str | Path, registry_path: str | Path, r
     registry, snapshot_id = load_registry(registry_path, policy)
     identities, memberships = load_roster(roster_path)
     run_id, computed_at = new_run_id()
-    if lake.root is not None and not lake.root.is_dir():
+    if not lake.exists():
         raise FileNotFoundError(f"no lake at {lake.name}: ingest or pull statements into it first")
     snapshots = lake.snapshot_ids()  # what this version read, recorded and protected from expiry
     with connect(lake, "restricted", snapshots=snapshots) as con:

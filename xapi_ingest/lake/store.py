@@ -159,6 +159,11 @@ class Lake:
             raise ValueError("a lake on object storage has no local folder")
         return LakeLayout(self.root)
 
+    def exists(self) -> bool:
+        """Whether anything was ever written here (always assumed for a catalog held elsewhere)."""
+        embedded = self.root is not None and self.location.catalog_url == f"sqlite:///{self.layout.catalog}"
+        return not embedded or self.layout.catalog.exists()
+
     def default_reports(self) -> Path:
         """Where gate reports go when no folder is set: in the lake folder, or the working directory."""
         return self.layout.quality_reports if self.root is not None else Path("xapi-reports")

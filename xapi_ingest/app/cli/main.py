@@ -371,6 +371,10 @@ _COMMANDS = {
 }
 
 
+# Commands that only read or tidy a lake: a mistyped --lake is an error, not a new empty lake.
+_READERS = frozenset({"sql", "check", "release", "verify", "compact"})  # credit checks its config first
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -399,6 +403,9 @@ def _run(args: argparse.Namespace) -> int:
         return _COMMANDS[args.command](args)
     try:
         args.lake = args.settings.open_lake(location, args.catalog)
+        if args.command in _READERS and not args.lake.exists():
+            print(f"error: no lake at {location}: ingest or pull statements into it first", file=sys.stderr)
+            return ExitCode.UNUSABLE
         return _COMMANDS[args.command](args)
     except (WriteError, LakeLocationError):
         raise
