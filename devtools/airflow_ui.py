@@ -23,7 +23,7 @@ from devtools.airflow_cluster import AirflowCluster, ClusterError
 from devtools.demo import start_platforms
 from devtools.local_lrs import RalphUnavailable
 
-DAG_IDS = ["xapi_analytics", "xapi_ingest"]
+DAG_IDS = ["xapi_analytics", "xapi_ingest", "xapi_maintenance"]
 
 
 def main(argv: list[str] | None = None) -> int:
