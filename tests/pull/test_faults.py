@@ -142,7 +142,8 @@ def test_kill_9_mid_pull_then_rerun_gives_the_same_lake(tmp_path: Path, lake: La
     try:
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
-        while not lake.files(lake.statements_dir) and time.monotonic() < deadline:
+        data = lake.layout.warehouse / "xapi" / "statements" / "data"
+        while not list(data.rglob("*.parquet")) and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
