@@ -113,7 +113,7 @@ def run_credit(lake: Lake, policy_path: str | Path, registry_path: str | Path, r
                 supersedes_version=latest.version if latest else None, ledger_rows=len(ledger),
                 credited_hours=common["credited_hours"], lake_snapshot_id=lake_snapshot)
             if lake_snapshot is not None:
-                lake.tag("statements", lake_snapshot, f"credit-{run_id}")
+                lake.tag("statements", lake_snapshot, run_id)  # run ids read credit-<time>
             target = commit_version(out_dir, staging, record)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

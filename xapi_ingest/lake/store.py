@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import random
 import re
 import time
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from pyiceberg.expressions import BooleanExpression
     from pyiceberg.table import Table
 
+log = logging.getLogger(__name__)
 SOURCE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 NAMESPACE = "xapi"
 COMMIT_ATTEMPTS = 30  # writers racing for the same ids each lose at most once per winner
@@ -127,6 +129,7 @@ def _retrying(attempt: Callable[[], T]) -> T:
                 raise
             if number == COMMIT_ATTEMPTS - 1:
                 raise RuntimeError(f"lake commit did not land after {COMMIT_ATTEMPTS} attempts: {exc}") from exc
+            log.info("lake commit lost a race (%s), retrying (%d/%d)", type(exc).__name__, number + 1, COMMIT_ATTEMPTS)
             time.sleep(random.uniform(0.01, 0.05 * (number + 1)))
     raise AssertionError("unreachable")
 
