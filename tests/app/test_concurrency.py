@@ -50,6 +50,7 @@ def test_ingests_pulls_publishes_and_compaction_at_once_on_one_lake(tmp_path, st
         ["publish"],
         ["compact"],  # default grace: files of commits in flight are never deleted
     ]
+    Lake(lake, env.get("XAPI_LAKE_CATALOG")).snapshot_ids()  # the lake exists: compaction refuses a lake that does not
     try:
         processes = [subprocess.Popen([sys.executable, "-m", "xapi_ingest", *command, "--lake", lake],
                                       cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
