@@ -140,12 +140,14 @@ def _expire(lake: Lake, name: str, older_than: datetime) -> int:
 def referenced_files(table: Table) -> set[str]:
     """Every data file, manifest and manifest list some live snapshot needs (paths without scheme)."""
     referenced: set[str] = set()
+    manifests = {}  # snapshots share most manifests: each is read once
     for snapshot in table.metadata.snapshots:
         referenced.add(strip_scheme(snapshot.manifest_list))
-        for manifest in snapshot.manifests(table.io):
-            referenced.add(strip_scheme(manifest.manifest_path))
-            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):  # live rows only
-                referenced.add(strip_scheme(entry.data_file.file_path))
+        manifests.update({manifest.manifest_path: manifest for manifest in snapshot.manifests(table.io)})
+    for path, manifest in manifests.items():
+        referenced.add(strip_scheme(path))
+        for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):  # live rows only
+            referenced.add(strip_scheme(entry.data_file.file_path))
     return referenced
 
 
