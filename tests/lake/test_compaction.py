@@ -27,8 +27,10 @@ sys.path.insert(0, sys.argv[3])
 from xapi_ingest.lake.store import Lake
 lake = Lake(sys.argv[1], sys.argv[2] or None)
 for _ in range(int(sys.argv[4])):
-    data = lake.dataset("statements")
-    print(*duckdb.sql("SELECT count(*), count(DISTINCT statement_id) FROM data").fetchall()[0], flush=True)
+    with duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")  # its bar would go to stdout
+        con.register("data", lake.dataset("statements"))
+        print(*con.execute("SELECT count(*), count(DISTINCT statement_id) FROM data").fetchall()[0], flush=True)
 """
 WRITER = """
 import json, sys

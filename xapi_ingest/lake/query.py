@@ -48,6 +48,7 @@ def connect(lake: Lake, zone: Zone = "restricted", *, sealed: bool = False,
     snapshots = snapshots if snapshots is not None else lake.snapshot_ids()
     con = duckdb.connect(":memory:", config=_SEALED_CONFIG if sealed else {"temp_directory": ""})
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")  # it prints to stdout, into CSV or JSON output
     for view, table in {**_ZONE_VIEWS[zone], "_void_ledger": "void_ledger"}.items():
         con.register(f"_{view}_data", lake.dataset(table, snapshots.get(table)))
         con.execute(f"CREATE VIEW {view} AS SELECT * FROM _{view}_data")

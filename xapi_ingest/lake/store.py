@@ -134,8 +134,9 @@ def _retrying(attempt: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-_CONTENTION = re.compile(r"database is locked|database table is locked|could not serialize|deadlock detected",
-                         re.IGNORECASE)
+# "already exists": two processes creating a new lake's catalog tables at once (the loser's retry finds them)
+_CONTENTION = re.compile(r"database is locked|database table is locked|could not serialize|deadlock detected"
+                         r"|already exists", re.IGNORECASE)
 
 
 def _commit_failed() -> type[Exception]:
