@@ -273,18 +273,14 @@ class Lake:
         """
         check_source_id(source)
         table, repeats = first_per_key(table, "statement_id")
-        in_batch_conflicts = []
-        if repeats.num_rows:
-            kept = table.filter(pc.is_in(table["statement_id"], value_set=repeats["statement_id"]))
-            first = dict(zip(kept["statement_id"].to_pylist(), map(content_digest, kept["raw_json"].to_pylist()),
-                             strict=True))
-            in_batch_conflicts = [(sid, raw) for sid, raw in zip(repeats["statement_id"].to_pylist(),
-                                                                  repeats["raw_json"].to_pylist(), strict=True)
-                                  if content_digest(raw) != first[sid]]
         if table.num_rows == 0:
-            return WriteResult(duplicates=repeats.num_rows, conflicts=in_batch_conflicts)
+            return WriteResult()
         ids = table["statement_id"].to_pylist()
         digests = [content_digest(raw) for raw in table["raw_json"].to_pylist()]
+        first = dict(zip(ids, digests, strict=True))  # each kept row's digest, computed once
+        in_batch_conflicts = [(sid, raw) for sid, raw in zip(repeats["statement_id"].to_pylist(),
+                                                              repeats["raw_json"].to_pylist(), strict=True)
+                              if content_digest(raw) != first[sid]]
         rows = TABLES["statements"].with_partitions(table, source, "stored")
 
         def attempt() -> WriteResult:
