@@ -31,9 +31,9 @@ from devtools.airflow_local import DagRunResult, airflow_environment, migrate, r
 from devtools.demo_data import TOLERATED_FOR, DemoCluster, build
 from devtools.local_lrs import LocalRalph, RalphUnavailable
 from devtools.synthetic.credit import LRS_HOME
+from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
-from xapi_ingest.publish.privacy import KEY_ENV
 
 DEMO_KEY = "demo-only-pseudonym-key-not-for-production"
 EMIT_BATCH = 500

@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE
 from xapi_ingest.lake.normalize import StatementColumns
 from xapi_ingest.lake.schema import QUARANTINE
 from xapi_ingest.lake.store import Lake, check_source_id
 from xapi_ingest.xapi.reader import RawRecord
 from xapi_ingest.xapi.rules import NOT_TOLERABLE, RULES
 from xapi_ingest.xapi.validator import Issue, StatementValidator, ValidationMode
-
-DEFAULT_BATCH_SIZE = 50_000
 
 
 @dataclass

@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
-import pyarrow.fs as pafs
-
 from xapi_ingest.lake.layout import LakeLayout
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
 
 
 class LakeLocationError(ValueError):
@@ -77,6 +79,8 @@ class LakeLocation:
 
     def filesystem(self) -> pafs.FileSystem:
         """The pyarrow filesystem that reads this lake's data files (paths given without scheme)."""
+        import pyarrow.fs as pafs  # on use: every command's --lake option goes through this module
+
         if self.local_root is not None:
             return pafs.LocalFileSystem()
         options = dict(self.s3_options)

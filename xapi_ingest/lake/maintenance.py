@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import pyarrow.dataset as pads
 import pyarrow.fs as pafs
 
+from xapi_ingest.common.defaults import DEFAULT_GRACE, DEFAULT_RETENTION, DEFAULT_TARGET_FILE_BYTES
 from xapi_ingest.lake.location import strip_scheme
 from xapi_ingest.lake.schema import TABLES
 from xapi_ingest.lake.store import Lake
@@ -32,9 +33,6 @@ if TYPE_CHECKING:
     from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
-DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
-DEFAULT_RETENTION = timedelta(days=7)  # how far back analysts can read the lake "as of" a snapshot
-DEFAULT_GRACE = timedelta(days=1)  # longer than any query or commit runs
 
 
 @dataclass

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.expressions import AlwaysTrue
 
+from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
 from xapi_ingest.lake.holds import BatchHolds, BatchInventory, CommittedBatch
 from xapi_ingest.lake.ledger import ConcurrentChange
 from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
@@ -27,7 +28,6 @@ from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
 
 log = logging.getLogger(__name__)
 
-KEY_ENV = "XAPI_PSEUDONYM_KEY"  # named in messages; the app reads it (xapi_ingest.app.settings)
 _MIN_KEY_BYTES = 16
 
 

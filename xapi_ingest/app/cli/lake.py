@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+from xapi_ingest.common.defaults import DEFAULT_GRACE, DEFAULT_RETENTION, DEFAULT_TARGET_FILE_BYTES
 from xapi_ingest.common.exit_codes import ExitCode
-from xapi_ingest.lake.audit import audit
 from xapi_ingest.lake.location import add_lake_argument
-from xapi_ingest.lake.maintenance import DEFAULT_GRACE, DEFAULT_RETENTION, DEFAULT_TARGET_FILE_BYTES, compact
-from xapi_ingest.lake.migrate import MigrationError, MigrationReport, migrate
+
+if TYPE_CHECKING:
+    from xapi_ingest.lake.migrate import MigrationReport
 
 
 def _non_negative(text: str) -> float:
@@ -62,6 +64,8 @@ def add_lake_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.maintenance import compact
+
     results = compact(args.lake, target_file_bytes=int(args.target_file_mb * 2**20),
                       retention=timedelta(days=args.retention_days), grace=timedelta(hours=args.grace_hours))
     for result in results:
@@ -74,6 +78,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.migrate import MigrationError, migrate
+
     try:
         report = migrate(args.lake, delete_old=args.delete_old)
     except MigrationError as exc:
@@ -108,11 +114,10 @@ def add_verify_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.audit import audit
+
     agreements = audit(args.lake)
     for agreement in agreements:
         verdict = "ok" if agreement.holds else "DIFFERS"
         print(f"{agreement.what:<48}{agreement.table:>14,}{agreement.ledger:>14,}  {verdict}")
     return ExitCode.OK if all(a.holds for a in agreements) else ExitCode.FINDINGS
-
-
-LAKE_COMMANDS = {"compact": cmd_compact, "migrate": cmd_migrate, "verify": cmd_verify}

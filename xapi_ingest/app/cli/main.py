@@ -3,37 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import msgspec
-
-from transforms.credit.cli import add_credit_parser, cmd_credit
+from transforms.credit.cli import add_credit_parser
 from transforms.sequences import cli as sequences_cli
-from xapi_ingest.app.cli.lake import LAKE_COMMANDS, add_lake_parsers, add_verify_parser
-from xapi_ingest.app.cli.quality import QUALITY_COMMANDS, add_quality_parsers
-from xapi_ingest.app.settings import Settings
-from xapi_ingest.app.steps import gate_then_publish, pseudonymizer, quality_reports
+from xapi_ingest.app.cli.lake import add_lake_parsers, add_verify_parser
+from xapi_ingest.app.cli.quality import add_quality_parsers
 from xapi_ingest.common.atomic import WriteError
-from xapi_ingest.common.config import ConfigError
+from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE
+from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
 from xapi_ingest.common.exit_codes import ExitCode
-from xapi_ingest.lake.ingest import DEFAULT_BATCH_SIZE, IngestCounts, Ingestor
 from xapi_ingest.lake.location import LakeLocationError, add_lake_argument, safe_location
-from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
-from xapi_ingest.lake.store import Lake
-from xapi_ingest.publish.privacy import KEY_ENV, MissingKeyError, publish
-from xapi_ingest.xapi.reader import TRUNCATED, UNREADABLE_RULES, InputError, RawRecord, read_records, records_with_origin
-from xapi_ingest.xapi.rules import RULES
-from xapi_ingest.xapi.samples import realistic_statements
-from xapi_ingest.xapi.validator import Issue, StatementValidator
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
+
+    from xapi_ingest.lake.ingest import IngestCounts, Ingestor
+    from xapi_ingest.lake.store import Lake
+    from xapi_ingest.xapi.reader import RawRecord
+    from xapi_ingest.xapi.validator import Issue
 
 _VERSIONS = ("auto", "1.0.3", "2.0.0")
 
@@ -150,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from xapi_ingest.xapi.reader import UNREADABLE_RULES, InputError, read_records
+    from xapi_ingest.xapi.validator import Issue, StatementValidator
+
     validator = StatementValidator(args.xapi_version)
     total = invalid = unreadable = 0
     out = sys.stdout
@@ -189,6 +187,10 @@ def _print_verdict(out, fmt: str, path: Path, record: RawRecord, issues: list[Is
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.ingest import Ingestor
+    from xapi_ingest.publish.privacy import MissingKeyError
+    from xapi_ingest.xapi.reader import InputError
+
     lake: Lake = args.lake
     try:
         ingestor = Ingestor(lake, args.source, args.xapi_version, args.tolerate, args.batch_size)
@@ -216,6 +218,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def _noting_breaks(records: Iterator[tuple[str, RawRecord]], breaks: list[str]) -> Iterator[tuple[str, RawRecord]]:
     """Pass records through, remembering where the input broke off, for the exit code."""
+    from xapi_ingest.xapi.reader import TRUNCATED
+
     for origin, record in records:
         if record.rule == TRUNCATED and record.error is not None:
             breaks.append(record.error)
@@ -223,6 +227,8 @@ def _noting_breaks(records: Iterator[tuple[str, RawRecord]], breaks: list[str]) 
 
 
 def _ingest_with_progress(ingestor: Ingestor, path: Path, breaks: list[str]) -> IngestCounts:
+    from xapi_ingest.xapi.reader import records_with_origin
+
     records = _noting_breaks(records_with_origin([path]), breaks)
     if not sys.stderr.isatty():
         return ingestor.ingest(records)
@@ -242,6 +248,9 @@ def _print_counts(counts: IngestCounts) -> None:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from xapi_ingest.app.steps import pseudonymizer
+    from xapi_ingest.publish.privacy import MissingKeyError, publish
+
     lake: Lake = args.lake
     try:
         if args.rebuild:  # after a key rotation: the zone is rewritten from what passed the gate
@@ -254,6 +263,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def _gate_then_publish(lake: Lake, args: argparse.Namespace) -> int:
     """Check unchecked batches, publish what passed, and say what happened (and what a flag skipped)."""
+    from xapi_ingest.app.steps import gate_then_publish, quality_reports
     from xapi_ingest.quality.suites import SuiteError
 
     try:
@@ -315,6 +325,8 @@ def _nested_as_json(table: pa.Table) -> pa.Table:
 
 
 def cmd_rules(_: argparse.Namespace) -> int:
+    from xapi_ingest.xapi.rules import RULES
+
     width = max(map(len, RULES))
     for rule, text in RULES.items():
         print(f"{rule:<{width}}  {text}")
@@ -322,6 +334,8 @@ def cmd_rules(_: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
+
     columns = STATEMENT_COLUMNS if args.table == "statements" else QUARANTINE_COLUMNS
     for name, dtype, text in columns:
         print(f"{name:<26} {dtype!s:<24} {text}")
@@ -329,6 +343,10 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from xapi_ingest.xapi.samples import realistic_statements
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "wb") as out:
         for statement in realistic_statements(args.count):
@@ -338,6 +356,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
+    from xapi_ingest.common.config import ConfigError
     from xapi_ingest.pull.runner import pull_sources
 
     try:
@@ -364,11 +383,21 @@ def cmd_pull(args: argparse.Namespace) -> int:
     return ExitCode.FINDINGS if failures else ExitCode.OK
 
 
+# Each command's code is imported when it runs, so `--help` and a small command do not pay for
+# pyarrow, pyiceberg, pandas, scipy and Great Expectations.
 _COMMANDS = {
-    "validate": cmd_validate, "ingest-file": cmd_ingest, "publish": cmd_publish, "sql": cmd_sql,
-    "pull": cmd_pull, "rules": cmd_rules, "schema": cmd_schema, "sample": cmd_sample, **QUALITY_COMMANDS, **LAKE_COMMANDS,
-    "lsa": sequences_cli.cmd_lsa, "sequences": sequences_cli.cmd_sequences, "credit": cmd_credit,
+    "validate": f"{__name__}:cmd_validate", "ingest-file": f"{__name__}:cmd_ingest",
+    **{name: f"{__name__}:cmd_{name}" for name in ("publish", "sql", "pull", "rules", "schema", "sample")},
+    **{name: f"xapi_ingest.app.cli.quality:cmd_{name}" for name in ("check", "release")},
+    **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify")},
+    "lsa": "transforms.sequences.cli:cmd_lsa", "sequences": "transforms.sequences.cli:cmd_sequences",
+    "credit": "transforms.credit.cli:cmd_credit",
 }
+
+
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    module, _, function = _COMMANDS[name].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 # Commands that only read or tidy a lake: a mistyped --lake is an error, not a new empty lake.
@@ -378,11 +407,6 @@ _READERS = frozenset({"sql", "check", "release", "verify", "compact"})  # credit
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        args.settings = Settings.from_env()
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.UNUSABLE
     try:
         return _run(args)
     except LakeLocationError as exc:
@@ -395,18 +419,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """Open the lake the command names (if any), then run the command; storage errors are one line."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """Read the settings and open the lake the command names (if any), then run the command;
+    configuration and storage errors are one line. Commands without a lake need neither."""
     location = getattr(args, "lake", None)
     if location is None:
-        return _COMMANDS[args.command](args)
+        return _command(args.command)(args)
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from xapi_ingest.app.settings import Settings
+    from xapi_ingest.common.config import ConfigError
+
+    try:
+        args.settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
     try:
         args.lake = args.settings.open_lake(location, args.catalog)
         if args.command in _READERS and not args.lake.exists():
             print(f"error: no lake at {location}: ingest or pull statements into it first", file=sys.stderr)
             return ExitCode.UNUSABLE
-        return _COMMANDS[args.command](args)
+        return _command(args.command)(args)
     except (WriteError, LakeLocationError):
         raise
     except (OSError, SQLAlchemyError) as exc:  # an unreachable bucket or catalog database, refused credentials

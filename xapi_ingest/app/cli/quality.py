@@ -1,7 +1,7 @@
 """``xapi-pipeline check`` and ``release``: the data-quality gate from the command line.
 
-Great Expectations takes seconds to import, so it is imported only when ``check`` runs; every
-other subcommand (and ``--help``) stays fast.
+Great Expectations takes seconds to import, so it is imported only when ``check`` runs (like
+every command's code: see ``_COMMANDS`` in :mod:`xapi_ingest.app.cli.main`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from xapi_ingest.app.steps import quality_reports
 from xapi_ingest.common.exit_codes import ExitCode
-from xapi_ingest.lake.holds import BatchHolds
 from xapi_ingest.lake.location import add_lake_argument
 
 
@@ -42,6 +40,7 @@ def add_quality_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from xapi_ingest.app.steps import quality_reports
     from xapi_ingest.quality.gate import QualityGateError, check_batches
     from xapi_ingest.quality.suites import SuiteError
 
@@ -60,6 +59,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
+    from xapi_ingest.lake.holds import BatchHolds
+
     holds = BatchHolds(args.lake)
     held = holds.held()
     if not args.batch:
@@ -78,6 +79,3 @@ def cmd_release(args: argparse.Namespace) -> int:
         print(f"released {batch_id} (was held for: {json.dumps([f['check'] for f in held[batch_id]['critical']])}); "
               "run `xapi-pipeline publish` to publish it")
     return ExitCode.OK
-
-
-QUALITY_COMMANDS = {"check": cmd_check, "release": cmd_release}

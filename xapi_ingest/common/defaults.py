@@ -1,0 +1,16 @@
+"""The defaults a user can tune from the command line, apart from the code that applies them.
+
+``xapi-pipeline --help`` shows them, and help must not import pyarrow, pyiceberg or pandas to
+print a number: every command would pay a second of imports before it starts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DEFAULT_BATCH_SIZE = 50_000  # statements per lake commit: bounds an ingest's memory
+PSEUDONYM_KEY_ENV = "XAPI_PSEUDONYM_KEY"  # the analyst zone's key; named in messages, read by the app's settings
+
+DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024  # compaction's file size
+DEFAULT_RETENTION = timedelta(days=7)  # how far back analysts can read the lake "as of" a snapshot
+DEFAULT_GRACE = timedelta(days=1)  # longer than any query or commit runs
