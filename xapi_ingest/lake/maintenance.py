@@ -76,7 +76,7 @@ def _compact_table(lake: Lake, name: str, target_file_bytes: int, result: TableM
     by_partition: dict[str, list[DataFile]] = defaultdict(list)
     for data_file in _live_files(table):
         if data_file.file_size_in_bytes < target_file_bytes * 3 // 4:
-            by_partition[repr(data_file.partition)].append(data_file)
+            by_partition[f"{data_file.spec_id}:{data_file.partition!r}"].append(data_file)  # specs evolve
     for partition, small in sorted(by_partition.items()):
         if len(small) < 2:
             continue

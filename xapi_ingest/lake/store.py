@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import random
 import re
@@ -200,7 +201,7 @@ class Lake:
 
         def load_or_create() -> Table:
             try:
-                return self.catalog.load_table(identifier)
+                return _by_month(self.catalog.load_table(identifier), TABLES[name])
             except NoSuchTableError:
                 pass
             with contextlib.suppress(NamespaceAlreadyExistsError):
@@ -307,7 +308,7 @@ class Lake:
                 lambda connection: connection.execute(insert(ledger.STATEMENT_IDS), registered),
                 lambda connection: connection.execute(insert(ledger.BATCHES), batches),
             ]):
-                statements.append(new)
+                append_rows(statements, new, TABLES["statements"].partition_by)
             result.written = new.num_rows
             result.tolerated = pc.sum(pc.equal(new["validation_status"], "tolerated")).as_py() or 0
             return result
@@ -334,7 +335,7 @@ class Lake:
             quarantine = self.table("quarantine")
             with ledger.in_commit(self.engine, [lambda connection: connection.execute(
                     insert(ledger.QUARANTINE_KEYS), [{"quarantine_key": key} for key in written])]):
-                quarantine.append(new)
+                append_rows(quarantine, new, TABLES["quarantine"].partition_by)
             return set(written)
 
         return _retrying(attempt)
@@ -342,7 +343,7 @@ class Lake:
     def append(self, name: str, rows: pa.Table, writes: list[ledger.Write]) -> None:
         """Append ``rows`` (in the table's columns) with ``writes`` to the ledger, atomically."""
         rows = TABLES[name].conform(rows)
-        self.commit(name, lambda table: table.append(rows), writes)
+        self.commit(name, lambda table: append_rows(table, rows, TABLES[name].partition_by), writes)
 
     def delete(self, name: str, row_filter: BooleanExpression, writes: list[ledger.Write]) -> None:
         """Delete matching rows (their files rewritten without them) with ``writes``, atomically."""
@@ -354,15 +355,75 @@ class Lake:
         self.commit(name, lambda table: table.overwrite(rows), [])
 
 
+def append_rows(table: Table, rows: pa.Table, partition_by: tuple[str, ...]) -> None:
+    """Append ``rows`` as one snapshot, writing each partition's rows to its own files.
+
+    pyiceberg's own ``append`` filters the whole batch once per partition it holds: a backfill of
+    5,000 statements stored over 400 days spent 10 s filtering, 50 times its validation. Sorted by
+    the partition columns, each partition is a zero-copy slice that pyiceberg splits at no cost.
+    """
+    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+
+    _check_pyarrow_schema_compatible(table.schema(), provided_schema=rows.schema,
+                                     format_version=table.metadata.format_version)
+    if partition_by:
+        rows = rows.sort_by([(column, "ascending") for column in partition_by])
+    counter = itertools.count()
+    with table.transaction() as transaction, transaction.update_snapshot().fast_append() as append:
+        for part in _partition_runs(rows, partition_by):
+            for data_file in _dataframe_to_data_files(transaction.table_metadata, part, table.io,
+                                                      write_uuid=append.commit_uuid, counter=counter):
+                append.append_data_file(data_file)
+
+
+def _partition_runs(rows: pa.Table, partition_by: tuple[str, ...]) -> list[pa.Table]:
+    """The slices of ``rows`` (sorted by ``partition_by``) that fall in one partition: one source,
+    one month of the date column (see :class:`~xapi_ingest.lake.schema.TableSpec`)."""
+    if rows.num_rows < 2 or not partition_by:
+        return [rows]
+    source, date = (rows[column] for column in partition_by)
+    month = pc.add(pc.multiply(pc.year(date), 12), pc.month(date))
+    changes = None
+    for values in (source, month):
+        changed = pc.fill_null(pc.not_equal(values.slice(1), values.slice(0, rows.num_rows - 1)), True)
+        changes = changed if changes is None else pc.or_(changes, changed)
+    starts = [0, *(index + 1 for index in pc.indices_nonzero(changes).to_pylist()), rows.num_rows]
+    return [rows.slice(start, end - start) for start, end in itertools.pairwise(starts)]
+
+
 def _create(catalog: SqlCatalog, identifier: str, spec: TableSpec) -> Table:
     """Create the table and its partitioning in one commit (a reader never sees it unpartitioned)."""
+    from pyiceberg.transforms import MonthTransform
+
     with catalog.create_table_transaction(identifier, schema=spec.iceberg_arrow_schema(),
                                           properties=_TABLE_PROPERTIES) as transaction:
         if spec.partition_by:
+            source, date = spec.partition_by
             with transaction.update_spec() as partitioning:
-                for column in spec.partition_by:
-                    partitioning.add_identity(column)
+                partitioning.add_identity(source)
+                partitioning.add_field(date, MonthTransform(), f"{date}_month")
     return catalog.load_table(identifier)
+
+
+def _by_month(table: Table, spec: TableSpec) -> Table:
+    """Evolve a table created with daily partitions to monthly ones (see :class:`TableSpec`).
+
+    Iceberg keeps each file under the partitioning it was written with, so nothing is rewritten
+    and every reader still sees every row; new files (and compacted ones) are monthly.
+    """
+    from pyiceberg.transforms import IdentityTransform, MonthTransform
+
+    if not spec.partition_by:
+        return table
+    date = spec.partition_by[1]
+    daily = [field.name for field in table.spec().fields
+             if isinstance(field.transform, IdentityTransform) and field.name == date]
+    if not daily:
+        return table
+    with table.update_spec() as partitioning:
+        partitioning.remove_field(date)
+        partitioning.add_field(date, MonthTransform(), f"{date}_month")
+    return table.refresh()
 
 
 def _tune_sqlite(engine: Engine) -> None:
