@@ -2,11 +2,20 @@
 
 Usage:
     python benchmarks/bench_lsa.py core [--events 1000000] [--units 10000] [--repeats 3]
+    python benchmarks/bench_lsa.py end-to-end [--events 1000000] [--units 10000] [--repeats 5]
     python benchmarks/bench_lsa.py lake --sizes 1000000 3000000 10000000
 
 ``core`` runs our LSA and pyseqlsa (the only PyPI LSA package, ``pip install -e '.[bench]'``)
 on the same Markov-chain events in the same process, checks that both give the same table and
 z values, and prints the median time, the traced peak memory of each, and the ratio.
+
+``end-to-end`` writes one coded-events CSV (shuffled rows, string codes) and times whole
+commands in fresh processes, alternating, median of ``--repeats``: ``xapi-pipeline lsa``
+(``python -m xapi_ingest``), the ``lsa`` command of ``transforms.sequences.cli`` called directly
+(its start-up without the rest of the CLI), and a pyseqlsa script as its user would write it
+(pandas ``read_csv``, sort by unit and position, pyseqlsa's own ``frame2seqs``, ``fit``). It
+prints wall and CPU seconds (CPU is steadier on a shared machine), the ratios, the in-process
+ratio of the same two pipelines, and checks that all give the same table and z values.
 
 ``lake`` appends synthetic analyst-zone rows of each size directly to the lake's analyst table with the lake's
 schema (going through the validator would take hours at 10 million statements on this
@@ -17,6 +26,10 @@ fresh process and prints its time and peak RSS, to show memory stays flat as the
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,7 +47,7 @@ import pyarrow as pa
 from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
 from devtools.synthetic.sequences import DESIGN_EXTENSION, DISCUSSION_TYPE, INTERACTION_VERBS, KC_CHAINS, KC_EXTENSION
-from transforms.sequences.coded_csv import coded_events_from_frame
+from transforms.sequences.coded_csv import read_coded_csv
 from transforms.sequences.lsa import analyse, lag_pairs
 from xapi_ingest.lake.schema import ANALYST_DROPPED, STATEMENTS
 
@@ -59,8 +72,8 @@ def markov_units(n_events: int, n_units: int, seed: int = 1) -> tuple[np.ndarray
     return lengths, codes
 
 
-def _timed(run: Callable[[], object], repeats: int) -> tuple[float, float, object]:
-    """Median seconds over ``repeats`` untraced runs, then one traced run for the peak MiB.
+def _timed(run: Callable[[], object], repeats: int, trace: bool = True) -> tuple[float, float, object]:
+    """Median seconds over ``repeats`` untraced runs, then (``trace``) one traced run for the peak MiB.
 
     tracemalloc slows allocation-heavy Python code a lot, so it never overlaps the timing.
     """
@@ -69,11 +82,23 @@ def _timed(run: Callable[[], object], repeats: int) -> tuple[float, float, objec
         started = time.perf_counter()
         result = run()
         times.append(time.perf_counter() - started)
+    if not trace:
+        return statistics.median(times), float("nan"), result
     tracemalloc.start()
     run()
     peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     return statistics.median(times), peak, result
+
+
+def coded_frame(lengths: np.ndarray, codes: np.ndarray) -> pd.DataFrame:
+    """The CSV contract's rows: any row order (shuffled), string codes; integer unit ids, which pandas sorts fastest."""
+    n_events = len(codes)
+    unit = np.repeat(np.arange(len(lengths)), lengths)
+    position = np.arange(n_events) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    shuffle = np.random.default_rng(2).permutation(n_events)
+    return pd.DataFrame({"group_id": unit[shuffle], "seq_index": position[shuffle],
+                         "code": np.array(CODES, dtype=object)[codes[shuffle]]})
 
 
 def core(n_events: int, n_units: int, repeats: int) -> None:
@@ -82,9 +107,7 @@ def core(n_events: int, n_units: int, repeats: int) -> None:
     lengths, codes = markov_units(n_events, n_units)
     unit = np.repeat(np.arange(n_units), lengths)
     position = np.arange(n_events) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    shuffle = np.random.default_rng(2).permutation(n_events)  # the CSV contract: any row order
-    frame = pd.DataFrame({"group_id": unit[shuffle], "seq_index": position[shuffle],
-                          "code": np.array(CODES, dtype=object)[codes[shuffle]]})
+    csv_bytes = coded_frame(lengths, codes).to_csv(index=False).encode()
     sequences = [list(s) for s in np.split(np.array(CODES)[codes], np.cumsum(lengths)[:-1])]
     print(f"{n_events:,} coded events in {n_units:,} units, {len(CODES)} codes; median of {repeats} runs")
 
@@ -92,7 +115,7 @@ def core(n_events: int, n_units: int, repeats: int) -> None:
         return analyse(lag_pairs(unit, position, codes, len(CODES)).pooled_table(len(CODES)), CODES)
 
     def ours_csv():
-        events = coded_events_from_frame(frame, CODES)
+        events = read_coded_csv(io.BytesIO(csv_bytes), CODES)
         return analyse(events.pairs().pooled_table(len(CODES)), CODES)
 
     def theirs():
@@ -112,6 +135,93 @@ def core(n_events: int, n_units: int, repeats: int) -> None:
         print(f"{name:<62} {seconds:8.3f} s  traced peak {peak:7.1f} MiB  {their_time / seconds:6.1f}x pyseqlsa")
     print("all runs give pyseqlsa's table exactly and its z values to its 3 decimals")
     print(f"process peak RSS: {peak_rss_mib():.0f} MiB")
+
+
+# What a pyseqlsa user runs on the same CSV: pandas, a sort, pyseqlsa's own frame2seqs (its
+# documented CSV helper, which expects rows in sequence order), fit. frame2seqs measured faster
+# than groupby(...).agg(list) here, so the baseline is the quicker of the two honest scripts.
+PYSEQLSA_SCRIPT = """
+import json, sys
+import pandas as pd
+from pyseqlsa import LSA, frame2seqs
+frame = pd.read_csv(sys.argv[1]).sort_values(["group_id", "seq_index"])
+model = LSA(sorted(frame["code"].unique()))
+model.fit(frame2seqs(frame[["group_id", "code"]]), output=False)
+print(json.dumps({"codes": model.code_set, "freq": model.transform_array.astype(int).tolist(), "z": model.Z.tolist()}))
+"""
+
+# The lsa command without the rest of the CLI's start-up (until the dispatcher imports lazily).
+DIRECT_LSA = """
+import argparse, sys
+from transforms.sequences import cli
+parser = argparse.ArgumentParser()
+cli.add_parsers(parser.add_subparsers(dest="command"))
+sys.exit(cli.cmd_lsa(parser.parse_args(sys.argv[1:])))
+"""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def end_to_end(n_events: int, n_units: int, repeats: int) -> None:
+    from pyseqlsa import LSA, frame2seqs
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "coded.csv"
+        coded_frame(*markov_units(n_events, n_units)).to_csv(path, index=False)
+        size = path.stat().st_size
+        (Path(scratch) / "pyseqlsa_lsa.py").write_text(PYSEQLSA_SCRIPT)
+        commands = {
+            "pyseqlsa script (pandas read_csv, sort, frame2seqs, fit)": [sys.executable, str(Path(scratch) / "pyseqlsa_lsa.py")],
+            "xapi-pipeline lsa (python -m xapi_ingest)": [sys.executable, "-m", "xapi_ingest", "lsa"],
+            "transforms.sequences.cli lsa, called directly": [sys.executable, "-c", DIRECT_LSA, "lsa"],
+        }
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        wall: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
+        outputs: dict[str, dict] = {}
+        for _ in range(repeats):  # alternating, so a change in the machine's load hits all alike
+            for name, command in commands.items():
+                extra = [str(path)] if name.startswith("pyseqlsa") else [str(path), "--format", "json"]
+                used, started = _children_cpu(), time.perf_counter()
+                done = subprocess.run(command + extra, check=True, capture_output=True, text=True, env=env)
+                wall[name].append(time.perf_counter() - started)
+                cpu[name].append(_children_cpu() - used)
+                outputs[name] = json.loads(done.stdout)
+
+        baseline = outputs[next(iter(commands))]
+        for name, document in outputs.items():
+            z = document.get("z", document.get("adjusted_residuals"))
+            assert document["codes"] == baseline["codes"] and document["freq"] == baseline["freq"], f"{name}: the tables differ"
+            close = np.allclose(np.array(z, dtype=float), baseline["z"], atol=5e-4)
+            assert close, f"{name}: z differs beyond pyseqlsa's rounding"
+
+        def pyseqlsa_in_process():
+            frame = pd.read_csv(path).sort_values(["group_id", "seq_index"])
+            model = LSA(sorted(frame["code"].unique()))
+            model.fit(frame2seqs(frame[["group_id", "code"]]), output=False)
+            return model
+
+        def ours_in_process():
+            events = read_coded_csv(path)
+            return analyse(events.pairs().pooled_table(len(events.codes)), events.codes)
+
+        their_seconds, _, _ = _timed(pyseqlsa_in_process, repeats, trace=False)
+        our_seconds, _, result = _timed(ours_in_process, repeats, trace=False)
+        assert result.freq.tolist() == baseline["freq"], "in process: the tables differ"
+
+    print(f"{n_events:,} coded events in {n_units:,} units, shuffled rows, string codes ({size / 2**20:.1f} MiB CSV); "
+          f"median of {repeats} alternating runs, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    base_wall, base_cpu = (statistics.median(v[next(iter(commands))]) for v in (wall, cpu))
+    for name in commands:
+        w, c = statistics.median(wall[name]), statistics.median(cpu[name])
+        print(f"{name:<58} wall {w:6.2f} s ({min(wall[name]):.2f}-{max(wall[name]):.2f})  {base_wall / w:5.1f}x   "
+              f"CPU {c:6.2f} s  {base_cpu / c:5.1f}x pyseqlsa")
+    print(f"{'in process: read the CSV, sort, tally, statistics':<58} ours {our_seconds:.3f} s, pyseqlsa {their_seconds:.3f} s: "
+          f"{their_seconds / our_seconds:.1f}x")
+    print("every command gives pyseqlsa's table exactly and its z values to its 3 decimals")
 
 
 def _lake_chunk(rng: np.random.Generator, first_unit: int, n_units: int, mean_length: int, learners: int) -> pa.Table:
@@ -204,11 +314,17 @@ def main() -> None:
     core_parser.add_argument("--events", type=int, default=1_000_000)
     core_parser.add_argument("--units", type=int, default=10_000)
     core_parser.add_argument("--repeats", type=int, default=3)
+    end_parser = modes.add_parser("end-to-end", help="whole commands on one CSV: xapi-pipeline lsa against a pyseqlsa script")
+    end_parser.add_argument("--events", type=int, default=1_000_000)
+    end_parser.add_argument("--units", type=int, default=10_000)
+    end_parser.add_argument("--repeats", type=int, default=5)
     lake_parser = modes.add_parser("lake", help="the whole sequences path over synthetic lakes of growing size")
     lake_parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 3_000_000])
     args = parser.parse_args()
     if args.mode == "core":
         core(args.events, args.units, args.repeats)
+    elif args.mode == "end-to-end":
+        end_to_end(args.events, args.units, args.repeats)
     else:
         lake(args.sizes)
 

@@ -1,8 +1,9 @@
 
 """The ``lsa`` and ``sequences`` subcommands of ``xapi-pipeline``.
 
-Heavy imports (scipy, matplotlib, DuckDB work) happen inside the commands, so the rest of the
-CLI starts as fast as before.
+Each command imports what it uses when it runs. ``lsa`` needs only numpy and ``pyarrow.csv``
+(no pandas, scipy or ``pyarrow.compute``): on a million events its start-up would otherwise
+cost more than its work.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ def _structural_zeros(text: str | None) -> str | list[tuple[str, str]] | None:
 
 def cmd_lsa(args: argparse.Namespace) -> int:
     from transforms.sequences.coded_csv import read_coded_csv
-    from transforms.sequences.homogeneity import Homogeneity
     from transforms.sequences.lsa import SequenceError, analyse, structural_zero_mask
 
     try:
@@ -79,6 +79,8 @@ def cmd_lsa(args: argparse.Namespace) -> int:
         return ExitCode.UNUSABLE
     homogeneity = None
     if args.homogeneity:
+        from transforms.sequences.homogeneity import Homogeneity
+
         accumulator = Homogeneity(len(events.codes))
         accumulator.add_pairs(pairs.unit, pairs.antecedent, pairs.consequent)
         homogeneity = accumulator.test(result.freq)
@@ -88,7 +90,7 @@ def cmd_lsa(args: argparse.Namespace) -> int:
             document["homogeneity"] = homogeneity.as_dict()
         print(json.dumps(document))
     else:
-        from transforms.sequences.tables import text_report
+        from transforms.sequences.text import text_report
 
         print(text_report(result, args.threshold, homogeneity))
     return ExitCode.OK

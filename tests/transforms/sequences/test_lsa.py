@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transforms.sequences.coded_csv import coded_events_from_frame
+from transforms.sequences.coded_csv import CodedEvents, read_coded_csv
 from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.lsa import SequenceError, analyse, lag_pairs, structural_zero_mask
 from xapi_ingest.app.cli.main import main
@@ -24,8 +25,13 @@ def _frame(sequences: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["group_id", "seq_index", "code"])
 
 
+def _events(frame: pd.DataFrame, codes=CODES) -> CodedEvents:
+    """Through the CSV contract path: the frame as the file an analyst would hand over."""
+    return read_coded_csv(io.BytesIO(frame.to_csv(index=False).encode()), codes)
+
+
 def _result(frame: pd.DataFrame, codes=CODES, lag=1, zeros=None, allison_liker=False):
-    events = coded_events_from_frame(frame, codes)
+    events = _events(frame, codes)
     pairs = events.pairs(lag)
     return analyse(pairs.pooled_table(len(codes)), codes, lag, structural_zero_mask(codes, zeros),
                    pairs.event_counts if allison_liker else None)
@@ -157,7 +163,7 @@ def test_repeated_position_in_a_unit_is_an_error():
 
 def test_homogeneity_matches_a_direct_computation():
     frame = _frame({**EXAMPLE, "G3": "AABBCCABCA"})
-    events = coded_events_from_frame(frame, CODES)
+    events = _events(frame)
     pairs = events.pairs()
     pooled = pairs.pooled_table(3).astype(float)
     whole = Homogeneity(3)
