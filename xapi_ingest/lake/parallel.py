@@ -205,15 +205,19 @@ class _Writer:
 def judge(job: Job) -> Part:
     """In a worker: read one slice's bytes and judge its records into one batch's rows."""
     ingestor = _judging_ingestor(job.source, job.mode, job.tolerate)
-    with open(job.path, "rb") as data:
-        data.seek(job.slice.start)
-        text = data.read(job.slice.end - job.slice.start).decode("utf-8")
     batch = Batch(job.source, job.batch_id, job.ingested_at)
-    lines = io.StringIO(text, newline="")  # splits lines exactly as the file reader's text stream does
-    for record in read_ndjson_lines(lines, lines_before=job.slice.lines_before,
-                                    records_before=job.slice.records_before):
+    for record in slice_records(Path(job.path), job.slice):
         ingestor.add(batch, job.origin, record)
     return Part(batch.columns.to_table(), batch.quarantine.rows, batch.read)
+
+
+def slice_records(path: Path, part: Slice) -> Iterator[RawRecord]:
+    """The records of one slice, numbered as the reader numbers them in the whole file."""
+    with open(path, "rb") as data:
+        data.seek(part.start)
+        text = data.read(part.end - part.start).decode("utf-8")
+    lines = io.StringIO(text, newline="")  # splits lines exactly as the file reader's text stream does
+    return read_ndjson_lines(lines, lines_before=part.lines_before, records_before=part.records_before)
 
 
 @cache
@@ -221,8 +225,11 @@ def _judging_ingestor(source: str, mode: ValidationMode, tolerate: frozenset[str
     return Ingestor(None, source, mode, tolerate)
 
 
-def plan_slices(path: Path, batch_size: int, records_per_slice: int) -> list[Slice] | None:
-    """The slices of a plain NDJSON file that is UTF-8 throughout; None for any other input."""
+def plan_slices(path: Path, batch_size: int, records_per_slice: int, *, read_size: int = _READ) -> list[Slice] | None:
+    """The slices of a plain NDJSON file that is UTF-8 throughout; None for any other input.
+
+    The file is scanned ``read_size`` bytes at a time (a line may span reads).
+    """
     start = ndjson_start(path)
     if start is None:
         return None
@@ -230,7 +237,7 @@ def plan_slices(path: Path, batch_size: int, records_per_slice: int) -> list[Sli
     lines = records = 0  # before the current position
     first = (start, 0, 0)  # where the current slice starts: byte, lines and records before it
     position = start
-    for piece in _lines(path, start):
+    for piece in _lines(path, start, read_size):
         if piece is None:
             return None  # not UTF-8
         position += len(piece)
@@ -270,13 +277,13 @@ def ndjson_start(path: Path) -> int | None:
     return len(_BOM) if head == _BOM else 0
 
 
-def _lines(path: Path, start: int) -> Iterator[bytes | None]:
+def _lines(path: Path, start: int, read_size: int) -> Iterator[bytes | None]:
     """The file's lines from ``start`` with their line breaks; None (and the end) where it is not UTF-8."""
     with open(path, "rb") as data:
         data.seek(start)
         carry = b""
         while True:
-            block = data.read(_READ)
+            block = data.read(read_size)
             pieces = (carry + block).splitlines(keepends=True)
             carry = b""
             if block and pieces and not pieces[-1].endswith(b"\n"):
