@@ -122,9 +122,11 @@ def ingest_file(
     context.set_forkserver_preload([__name__])  # imported once in the server, not once per worker
     with ProcessPoolExecutor(min(workers, len(slices)), mp_context=context) as pool:
         in_flight: deque[tuple[Slice, Future[Part]]] = deque()
-        for part in slices:
+        for number, part in enumerate(slices):
             with _main_not_imported_by_workers():  # a worker may start at any submit
                 in_flight.append((part, pool.submit(judge, writer.job(path, part))))
+            if number == 0:
+                writer.prepare()
             if len(in_flight) >= 2 * workers:
                 writer.take(*_result(in_flight.popleft()))
         while in_flight:
@@ -174,6 +176,12 @@ class _Writer:
         ingestor = self.ingestor
         return Job(str(path.resolve()), str(path), part, batch_id, ingested_at, ingestor.source,
                    ingestor.validator.mode, ingestor.tolerate)
+
+    def prepare(self) -> None:
+        """Open the catalog (and import the storage stack, seconds under load) while the workers start,
+        rather than at the first commit, when they would wait for the writer."""
+        if self.ingestor.lake is not None:
+            _ = self.ingestor.lake.catalog
 
     def take(self, part: Slice, result: Part) -> None:
         if result.read != part.records:
