@@ -45,8 +45,19 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# Every performance goal, each against its baseline in the same run (ratios carry over between
+# machines, seconds do not); about 40 minutes on 2 cores. BENCH_SCALE=0.1 for a quick look.
+BENCH_SCALE ?= 1
+scaled = $(shell python3 -c "print(max(1000, int($(1) * $(BENCH_SCALE))))")
 bench: $(STAMP) $(RALPH_STAMP)
-	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_ingest.py --count $(call scaled,50000)
+	$(BIN)/python benchmarks/bench_ingest.py --count $(call scaled,200000) --workers 1 2
+	$(BIN)/python benchmarks/bench_ingest.py --memory $(call scaled,100000) $(call scaled,1000000)
+	$(BIN)/python benchmarks/bench_pull.py --count $(call scaled,20000)
+	$(BIN)/python benchmarks/bench_lsa.py end-to-end --events $(call scaled,1000000)
+	$(BIN)/python benchmarks/bench_credit.py --statements $(call scaled,1000000)
+	$(BIN)/python benchmarks/bench_quality.py --rows $(call scaled,50000)
 
 clean:
 	rm -rf $(VENV) .venv-ralph $(DEMO_DIR) airflow-local .pytest_cache

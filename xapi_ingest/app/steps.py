@@ -21,6 +21,8 @@ from xapi_ingest.pull.runner import pull_source_id
 from xapi_ingest.pull.sources import load_sources
 
 if TYPE_CHECKING:  # Great Expectations takes seconds to import: only the gate's callers pay for it
+    import pyarrow as pa
+
     from xapi_ingest.quality.gate import QualityGateError, QualityReport
 
 log = logging.getLogger(__name__)
@@ -81,11 +83,13 @@ class Publication:
 
 
 def gate_then_publish(lake: Lake, settings: Settings, *, reports: Path | None = None,
-                      skip_gate: bool = False) -> Publication:
+                      skip_gate: bool = False, fresh: pa.Table | None = None) -> Publication:
     """Check every unchecked batch, then publish what passed: the one way data reaches analysts.
 
     ``skip_gate`` publishes unchecked batches too and counts them, so the caller can say so; the
-    next check still finds them and withdraws a batch that fails. Raises
+    next check still finds them and withdraws a batch that fails. ``fresh`` is the statement rows
+    of a batch this process just committed (:attr:`Ingestor.last_written
+    <xapi_ingest.lake.ingest.Ingestor.last_written>`): published from memory, not read back. Raises
     :class:`~xapi_ingest.publish.privacy.MissingKeyError` before checking when there is no key.
     """
     from xapi_ingest.quality.gate import QualityGateError, check_batches
@@ -93,14 +97,14 @@ def gate_then_publish(lake: Lake, settings: Settings, *, reports: Path | None = 
     keyed = pseudonymizer(settings)
     if skip_gate:
         unchecked = {batch.batch_id for batch in unpublished_unchecked(lake)}
-        published = publish(lake, keyed, include_unchecked=True)
+        published = publish(lake, keyed, include_unchecked=True, fresh=fresh)
         return Publication(None, None, published, sum(batch in unchecked for batch in published))
     gate_error: QualityGateError | None = None
     try:
         report = check_batches(lake, None, reports, suite_path=settings.suite_path)
     except QualityGateError as exc:
         gate_error, report = exc, exc.report
-    return Publication(report, gate_error, publish(lake, keyed))
+    return Publication(report, gate_error, publish(lake, keyed, fresh=fresh))
 
 
 def check_and_publish(settings: Settings, summaries: list[dict[str, Any]]) -> dict[str, object]:

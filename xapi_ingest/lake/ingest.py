@@ -13,16 +13,20 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE
+from xapi_ingest.lake.layout import check_source_id
 from xapi_ingest.lake.normalize import StatementColumns
 from xapi_ingest.lake.schema import QUARANTINE
-from xapi_ingest.lake.store import Lake, check_source_id
 from xapi_ingest.xapi.reader import RawRecord
 from xapi_ingest.xapi.rules import NOT_TOLERABLE, RULES
 from xapi_ingest.xapi.validator import Issue, StatementValidator, ValidationMode
+
+if TYPE_CHECKING:  # ingest worker processes judge records and never write: they need not import the store
+    from xapi_ingest.lake.store import Lake
 
 
 @dataclass
@@ -111,21 +115,32 @@ class Quarantine:
 
 
 class Ingestor:
-    """Runs records from one source through validation into the lake."""
+    """Runs records from one source through validation into the lake.
+
+    Without a lake it only judges records (:meth:`add`): that is what an ingest worker process
+    holds (:mod:`~xapi_ingest.lake.parallel`), while the one process with the lake commits.
+    """
 
     def __init__(
         self,
-        lake: Lake,
+        lake: Lake | None,
         source: str,
         mode: ValidationMode = "auto",
         tolerate: Iterable[str] = (),
         batch_size: int = DEFAULT_BATCH_SIZE,
+        *,
+        keep_last: bool = False,
     ) -> None:
         self.lake = lake
         self.source = check_source_id(source)
         self.validator = StatementValidator(mode)
         self.tolerate = check_tolerated_rules(tolerate)
         self.batch_size = batch_size
+        self.keep_last = keep_last
+        # The statement rows of the last commit, when ``keep_last``: a publish in the same process
+        # then pseudonymizes them from memory instead of reading back the files just written.
+        # One batch at most, so memory stays bounded by the batch size.
+        self.last_written: pa.Table | None = None
 
     def ingest(
         self,
@@ -179,8 +194,15 @@ class Ingestor:
 
     def commit(self, batch: Batch) -> IngestCounts:
         """Write one batch: statements first, then the quarantine (with any id conflicts)."""
-        written = self.lake.write_statements(batch.columns.to_table(), self.source)
-        quarantine = batch.quarantine
+        return self.commit_rows(batch.columns.to_table(), batch.quarantine, batch.read)
+
+    def commit_rows(self, statements: pa.Table, quarantine: Quarantine, read: int) -> IngestCounts:
+        """Write one batch's rows, however they were judged: here by :meth:`add`, or in worker
+        processes whose tables and quarantine rows were gathered (:mod:`~xapi_ingest.lake.parallel`)."""
+        if self.lake is None:
+            raise TypeError("this Ingestor has no lake: it judges records for another process to commit")
+        written = self.lake.write_statements(statements, self.source)
+        self.last_written = written.rows if self.keep_last else None
         quarantine.add_conflicts(written.conflicts)
         new_keys = self.lake.write_quarantine(quarantine.table(), self.source)
         conflicts = len(written.conflicts)
@@ -191,7 +213,7 @@ class Ingestor:
                 new_keys.discard(key)
                 quarantined += 1
         return IngestCounts(  # a record quarantined by an earlier run counts as a duplicate
-            read=batch.read,
+            read=read,
             valid=written.written - written.tolerated,
             tolerated=written.tolerated,
             quarantined=quarantined,
@@ -203,9 +225,9 @@ class Ingestor:
 class Batch:
     """The rows of one batch, accumulated until it is committed."""
 
-    def __init__(self, source: str, batch_id: str) -> None:
+    def __init__(self, source: str, batch_id: str, ingested_at: datetime | None = None) -> None:
         self.batch_id = batch_id
-        self.ingested_at = datetime.now(UTC)
+        self.ingested_at = ingested_at or datetime.now(UTC)  # given when several processes fill one batch
         self.columns = StatementColumns()
         self.quarantine = Quarantine(source, batch_id, self.ingested_at)
         self.read = 0

@@ -40,7 +40,7 @@ from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from xapi_ingest.lake import ledger
-from xapi_ingest.lake.layout import LakeLayout
+from xapi_ingest.lake.layout import LakeLayout, check_source_id
 from xapi_ingest.lake.location import LakeLocation, strip_scheme
 from xapi_ingest.lake.schema import TABLES, TableSpec
 from xapi_ingest.xapi.vocabulary import LRS_ASSIGNED
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 log = logging.getLogger(__name__)
-SOURCE_ID = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 NAMESPACE = "xapi"
 COMMIT_ATTEMPTS = 30  # writers racing for the same ids each lose at most once per winner
 _TABLE_PROPERTIES = {
@@ -71,19 +70,13 @@ _TABLE_PROPERTIES = {
 T = TypeVar("T")
 
 
-def check_source_id(source: str) -> str:
-    """Source ids become partition values and file paths, so only ``[a-z0-9-]`` is accepted."""
-    if not SOURCE_ID.match(source):
-        raise ValueError(f"source id {source!r} must match [a-z0-9][a-z0-9-]* (it is used in paths)")
-    return source
-
-
 @dataclass
 class WriteResult:
     written: int = 0
     tolerated: int = 0  # of `written`, rows whose validation_status is "tolerated"
     duplicates: int = 0
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (statement_id, raw_json)
+    rows: pa.Table | None = None  # the rows appended, partition columns included: a publisher in this process reuses them
 
 
 def first_per_key(table: pa.Table, key: str) -> tuple[pa.Table, pa.Table]:
@@ -310,6 +303,7 @@ class Lake:
             ]):
                 append_rows(statements, new, TABLES["statements"].partition_by)
             result.written = new.num_rows
+            result.rows = new
             result.tolerated = pc.sum(pc.equal(new["validation_status"], "tolerated")).as_py() or 0
             return result
 

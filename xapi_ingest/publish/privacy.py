@@ -21,7 +21,7 @@ from pyiceberg.expressions import AlwaysTrue
 from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
 from xapi_ingest.lake.holds import BatchHolds, BatchInventory, CommittedBatch
 from xapi_ingest.lake.ledger import ConcurrentChange
-from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED
+from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED, TABLES
 from xapi_ingest.lake.schema import ANALYST_TABLE as ANALYST
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
@@ -107,7 +107,7 @@ ROWS_PER_COMMIT = 100_000  # bounds memory: batches are published in groups of a
 
 
 def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
-            include_unchecked: bool = False) -> list[str]:
+            include_unchecked: bool = False, fresh: pa.Table | None = None) -> list[str]:
     """Publish the pseudonymized copy of every restricted batch that passed the gate and lacks one;
     returns the batch ids published.
 
@@ -118,7 +118,8 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
     unpublished and not held at that moment, so publishing is idempotent, resumable and safe
     from several workers at once. After a key rotation run with ``rebuild=True``: every
     pseudonym changes, so old and new analyst rows must not be mixed; the zone is emptied and
-    published again.
+    published again. ``fresh`` holds statement rows this process has just committed (an ingest
+    followed by its publish): the batches it holds are taken from memory instead of being read back.
     """
     inventory = BatchInventory(lake)
     if rebuild:
@@ -130,12 +131,22 @@ def publish(lake: Lake, pseudonymizer: Pseudonymizer, rebuild: bool = False, *,
         ids = [batch.batch_id for batch in group]
         claim = BatchInventory.claim_published(ids, pseudonymizer.key_id, checked_only=not include_unchecked)
         try:
-            lake.append(ANALYST, pseudonymizer.table(lake.read_batches("statements", ids)), [claim])
+            lake.append(ANALYST, pseudonymizer.table(_statements(lake, ids, fresh)), [claim])
         except ConcurrentChange as change:  # another publisher or the gate got there first: look again
             log.info("publishing again from the inventory: %s", change)
             continue
         published += ids
     return published
+
+
+def _statements(lake: Lake, batch_ids: list[str], fresh: pa.Table | None) -> pa.Table:
+    """The restricted rows of ``batch_ids``: those ``fresh`` holds from memory, the others from the lake."""
+    if fresh is None:
+        return lake.read_batches("statements", batch_ids)
+    rows = TABLES["statements"].conform(fresh.filter(pc.is_in(fresh["batch_id"], value_set=pa.array(batch_ids))))
+    in_memory = set(pc.unique(rows["batch_id"]).to_pylist())
+    elsewhere = [batch_id for batch_id in batch_ids if batch_id not in in_memory]
+    return pa.concat_tables([rows, lake.read_batches("statements", elsewhere)]) if elsewhere else rows
 
 
 def _waiting(lake: Lake, pseudonymizer: Pseudonymizer, include_unchecked: bool) -> list[CommittedBatch]:

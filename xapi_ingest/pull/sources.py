@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from xapi_ingest.common.config import load_yaml_model
 from xapi_ingest.lake.ingest import check_tolerated_rules
-from xapi_ingest.lake.store import SOURCE_ID
+from xapi_ingest.lake.layout import SOURCE_ID
 
 _HUMAN_DURATION = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$", re.IGNORECASE)

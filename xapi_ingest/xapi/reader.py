@@ -116,7 +116,7 @@ def _read_stream(text: IO[str], path: Path) -> Iterator[RawRecord]:
         while following[-1] and not following[-1].strip():  # blank lines say nothing about the shape
             following.append(text.readline())
         if _is_whole_json(first_line) or following[-1].lstrip(_WHITESPACE).startswith("{"):
-            yield from _read_ndjson(_chain((first_line, *following), text), blank_lines)
+            yield from read_ndjson_lines(_chain((first_line, *following), text), lines_before=blank_lines)
         else:
             yield from _read_concatenated("".join((first_line, *following)) + text.read(_CHUNK), text, blank_lines)
     else:
@@ -130,9 +130,13 @@ def _is_whole_json(line: str) -> bool:
     return decode_statement(line).rule != MALFORMED
 
 
-def _read_ndjson(lines: Iterator[str], blank_lines: int) -> Iterator[RawRecord]:
-    index = 0
-    line_number = blank_lines
+def read_ndjson_lines(lines: Iterable[str], *, lines_before: int = 0, records_before: int = 0) -> Iterator[RawRecord]:
+    """The records of NDJSON lines (each with its line break, as a text stream in ``newline=""``
+    mode yields them), numbered as if ``lines_before`` lines holding ``records_before`` records
+    came first: a worker process reading one slice of a file numbers its records as the whole
+    file's reader would."""
+    index = records_before
+    line_number = lines_before
     for line in lines:
         line_number += 1
         stripped = line.strip()

@@ -16,7 +16,7 @@ from transforms.sequences import cli as sequences_cli
 from xapi_ingest.app.cli.lake import add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import add_quality_parsers
 from xapi_ingest.common.atomic import WriteError
-from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE
+from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE, usable_cores
 from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
 from xapi_ingest.common.exit_codes import ExitCode
 from xapi_ingest.lake.location import LakeLocationError, add_lake_argument, safe_location
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="accept statements whose only issues are this rule id (repeatable)")
     ingest.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
                         help="statements per write (bounds memory; default: %(default)s)")
+    ingest.add_argument("--workers", type=_positive, default=usable_cores(),
+                        help="processes that read and validate a plain NDJSON file while this one writes "
+                             "(default: the usable cores, %(default)s; 1 = one process). A gzip file, a JSON "
+                             "array and a file of a few thousand statements use one process. The Airflow DAGs "
+                             "pull with one process per task: their worker slots already share out the cores")
     ingest.add_argument("--no-publish", action="store_true",
                         help=f"do not check and publish to the analyst zone (it needs {KEY_ENV})")
     _add_skip_gate_option(ingest)
@@ -193,13 +198,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     lake: Lake = args.lake
     try:
-        ingestor = Ingestor(lake, args.source, args.xapi_version, args.tolerate, args.batch_size)
+        ingestor = Ingestor(lake, args.source, args.xapi_version, args.tolerate, args.batch_size,
+                            keep_last=not args.no_publish)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
     breaks: list[str] = []
     try:
-        counts = _ingest_with_progress(ingestor, args.file, breaks)
+        counts = _ingest_with_progress(ingestor, args.file, args.workers, breaks)
     except InputError as exc:
         print(f"error: {exc} (batches before this point are committed; re-run after fixing)", file=sys.stderr)
         return ExitCode.UNUSABLE
@@ -210,7 +216,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.no_publish:
         return status
     try:
-        return max(status, _gate_then_publish(lake, args))
+        return max(status, _gate_then_publish(lake, args, fresh=ingestor.last_written))
     except (MissingKeyError, ValueError) as exc:  # no key, or another key than the analyst zone's
         print(f"analyst zone not published: {exc}", file=sys.stderr)
     return status
@@ -226,17 +232,21 @@ def _noting_breaks(records: Iterator[tuple[str, RawRecord]], breaks: list[str]) 
         yield origin, record
 
 
-def _ingest_with_progress(ingestor: Ingestor, path: Path, breaks: list[str]) -> IngestCounts:
+def _ingest_with_progress(ingestor: Ingestor, path: Path, workers: int, breaks: list[str]) -> IngestCounts:
+    from xapi_ingest.lake.parallel import ingest_file
     from xapi_ingest.xapi.reader import records_with_origin
 
-    records = _noting_breaks(records_with_origin([path]), breaks)
+    def records() -> Iterator[tuple[str, RawRecord]]:
+        return _noting_breaks(records_with_origin([path]), breaks)
+
     if not sys.stderr.isatty():
-        return ingestor.ingest(records)
+        return ingest_file(ingestor, path, workers, records)
     from rich.progress import Progress
 
     with Progress(transient=True) as progress:
         task = progress.add_task(f"ingesting {path.name}", total=None)
-        return ingestor.ingest(records, on_batch=lambda counts: progress.update(task, completed=counts.read))
+        return ingest_file(ingestor, path, workers, records,
+                           on_batch=lambda counts: progress.update(task, completed=counts.read))
 
 
 def _print_counts(counts: IngestCounts) -> None:
@@ -261,14 +271,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return ExitCode.UNUSABLE
 
 
-def _gate_then_publish(lake: Lake, args: argparse.Namespace) -> int:
-    """Check unchecked batches, publish what passed, and say what happened (and what a flag skipped)."""
+def _gate_then_publish(lake: Lake, args: argparse.Namespace, fresh: pa.Table | None = None) -> int:
+    """Check unchecked batches, publish what passed, and say what happened (and what a flag skipped);
+    ``fresh`` holds statement rows this process just committed (published from memory)."""
     from xapi_ingest.app.steps import gate_then_publish, quality_reports
     from xapi_ingest.quality.suites import SuiteError
 
     try:
         outcome = gate_then_publish(lake, args.settings, reports=quality_reports(args.settings),
-                                    skip_gate=args.skip_quality_gate)
+                                    skip_gate=args.skip_quality_gate, fresh=fresh)
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
