@@ -187,9 +187,10 @@ EDGE_VALUES: list[Any] = [
 
 
 def _value_for(draw: st.DrawFn, key: str) -> Any:
+    """A fresh copy: later edits of the statement must not reach the shared pools."""
     specific = VALUES_FOR.get(key)
     if specific is not None and draw(st.booleans()):
-        return draw(specific)
+        return copy.deepcopy(draw(specific))
     return copy.deepcopy(draw(st.sampled_from(EDGE_VALUES)))
 
 
@@ -232,7 +233,7 @@ def edited_hot_statements(draw: st.DrawFn) -> str:
             for key in list(container):
                 edit = draw(st.integers(0, 9))
                 if edit == 0 and key in VALUES_FOR:
-                    container[key] = draw(VALUES_FOR[key])
+                    container[key] = copy.deepcopy(draw(VALUES_FOR[key]))
                 elif edit == 1:
                     del container[key]
     return json.dumps(statement, ensure_ascii=draw(st.booleans()))
