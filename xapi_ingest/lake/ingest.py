@@ -21,6 +21,7 @@ from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE
 from xapi_ingest.lake.layout import check_source_id
 from xapi_ingest.lake.normalize import StatementColumns
 from xapi_ingest.lake.schema import QUARANTINE
+from xapi_ingest.xapi.fastpath import accepts
 from xapi_ingest.xapi.reader import RawRecord
 from xapi_ingest.xapi.rules import NOT_TOLERABLE, RULES
 from xapi_ingest.xapi.validator import Issue, StatementValidator, ValidationMode
@@ -176,10 +177,15 @@ class Ingestor:
     def add(self, batch: Batch, origin: str, record: RawRecord) -> None:
         """Validate and flatten one record into ``batch`` now; it reaches the lake at :meth:`commit`.
 
+        A record the reader decoded on the fast path (:mod:`xapi_ingest.xapi.fastpath`) skips
+        the precise validator when its version rules hold; any other takes the precise path.
+
         Callers that pace commits themselves (the LRS puller commits whole pages, so that its
         watermark and resume cursor never point into a half-written page) use this directly.
         """
-        if record.error is not None:
+        if record.fast is not None and accepts(record.fast, self.validator.mode):  # the typed decode of a valid statement
+            batch.columns.append_fast(record.fast, record.raw, batch.batch_id, batch.ingested_at)
+        elif record.error is not None:
             batch.quarantine.add(record, origin, [Issue("$", record.rule, record.error)])
         elif issues := self.validator.validate(record.value):
             rules = {issue.rule for issue in issues}

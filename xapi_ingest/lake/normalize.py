@@ -2,7 +2,10 @@
 
 Rows are gathered column by column in plain lists and turned into one Arrow table per batch;
 that keeps the per-statement cost to a few dictionary look-ups, which is what lets ingest run
-near JSON-parsing speed.
+near JSON-parsing speed. A statement comes either as the precise path's dict
+(:meth:`StatementColumns.append`, any valid or tolerated statement) or as the fast path's typed
+decode (:meth:`StatementColumns.append_fast`, attribute reads, valid ones only); both give the
+same row, which ``tests/xapi/test_fastpath.py`` checks statement by statement.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from typing import Any
 
 import msgspec
 import pyarrow as pa
+from msgspec import UNSET
 
 from xapi_ingest.lake.schema import STATEMENTS, UTC_TIMESTAMP
+from xapi_ingest.xapi import fastpath as fp
 from xapi_ingest.xapi.timestamps import parse_timestamp
 from xapi_ingest.xapi.vocabulary import VOIDED_VERB
 
@@ -98,6 +103,44 @@ def _uuid_key(value: Any) -> Any:
     """UUIDs compare case-insensitively (RFC 4122 §3), so key columns hold them in lower case;
     ``raw_json`` keeps what was sent."""
     return value.lower() if type(value) is str else value
+
+
+def _present(value: Any) -> Any:
+    """A typed field's value, or ``None`` where the JSON had no such key."""
+    return None if value is UNSET else value
+
+
+def _agent_ifi(agent: fp.Agent | None) -> str | None:
+    """:func:`canonical_ifi` of a typed Agent."""
+    if agent is None:
+        return None
+    if agent.mbox is not UNSET:
+        return "mbox:" + agent.mbox.lower()
+    if agent.mbox_sha1sum is not UNSET:
+        return "mbox_sha1sum:" + agent.mbox_sha1sum.lower()
+    if agent.openid is not UNSET:
+        return "openid:" + agent.openid
+    account = agent.account
+    return None if account is UNSET else f"account:{account.homePage}|{account.name}"
+
+
+def _typed_activity_ids(value: fp.ContextActivity) -> list[str] | None:
+    if value is UNSET:
+        return None
+    return [activity.id for activity in value] if type(value) is list else [value.id]  # type: ignore[union-attr]
+
+
+def _typed_json_text(value: Any) -> str | None:
+    return None if value is UNSET else _encode(value).decode()
+
+
+def _typed_number(value: Any) -> float | None:
+    return None if value is UNSET else float(value)
+
+
+# Stand-ins for absent parts, so a missing result or context reads as all-absent fields.
+_NO_RESULT, _NO_SCORE, _NO_CONTEXT = fp.Result(), fp.Score(), fp.Context()
+_NO_ACTIVITIES, _NO_DEFINITION = fp.ContextActivities(), fp.Definition()
 
 
 def derived_statement_id(raw: str) -> str:
@@ -196,8 +239,83 @@ class StatementColumns:
         )
         c["context_extensions"].append(_json_text(context.get("extensions")))
 
-        c["authority_ifi"].append(_authority_ifi(get("authority")))
-        c["version"].append(get("version"))
+        self._close_row(_authority_ifi(get("authority")), get("version"), raw, tolerated_rules, batch_id, ingested_at)
+
+    def append_fast(self, statement: fp.Statement, raw: str, batch_id: str, ingested_at: datetime) -> None:
+        """The row :meth:`append` makes of the same statement's dict, from the fast path's typed decode.
+
+        The subset fixes some columns: the actor is an identified Agent, the object an Activity
+        (so no voided id), there is no team.
+        """
+        c = self.columns
+        statement_id = statement.id
+        c["id_generated"].append(statement_id is UNSET)
+        c["statement_id"].append(derived_statement_id(raw) if statement_id is UNSET else statement_id.lower())
+        c["stored"].append(_present(statement.stored))
+        timestamp = _present(statement.timestamp)
+        c["timestamp"].append(timestamp)
+        c["timestamp_raw"].append(timestamp)
+
+        actor = statement.actor
+        actor_ifi = _agent_ifi(actor)
+        c["actor_type"].append("Agent")
+        c["actor_ifi_type"].append(None if actor_ifi is None else actor_ifi.split(":", 1)[0])
+        c["actor_ifi"].append(actor_ifi)
+        c["actor_name"].append(_present(actor.name))
+        c["actor_member_ifis"].append(None)
+
+        verb = statement.verb
+        c["verb_id"].append(verb.id)
+        c["verb_display"].append(_pick_language(verb.display))
+
+        obj = statement.object
+        definition = obj.definition or _NO_DEFINITION
+        c["object_type"].append("Activity")
+        c["object_id"].append(obj.id)
+        c["object_definition_type"].append(_present(definition.type))
+        c["object_name"].append(_pick_language(definition.name))
+        c["object_interaction_type"].append(_present(definition.interactionType))
+        c["voided_statement_id"].append(None)
+
+        result = statement.result or _NO_RESULT
+        score = result.score or _NO_SCORE
+        duration = _present(result.duration)
+        c["result_success"].append(_present(result.success))
+        c["result_completion"].append(_present(result.completion))
+        c["result_score_scaled"].append(_typed_number(score.scaled))
+        c["result_score_raw"].append(_typed_number(score.raw))
+        c["result_score_min"].append(_typed_number(score.min))
+        c["result_score_max"].append(_typed_number(score.max))
+        c["result_duration_seconds"].append(None if duration is None else duration_seconds(duration))
+        c["result_duration_raw"].append(duration)
+        c["result_response"].append(_present(result.response))
+        c["result_extensions"].append(_typed_json_text(result.extensions))
+
+        context = statement.context or _NO_CONTEXT
+        activities = context.contextActivities or _NO_ACTIVITIES
+        context_statement = context.statement
+        c["context_registration"].append(_uuid_key(_present(context.registration)))
+        c["context_platform"].append(_present(context.platform))
+        c["context_language"].append(_present(context.language))
+        c["context_revision"].append(_present(context.revision))
+        c["context_instructor_ifi"].append(_agent_ifi(_present(context.instructor)))
+        c["context_team_ifi"].append(None)
+        c["context_team_member_ifis"].append(None)
+        c["context_parent_ids"].append(_typed_activity_ids(activities.parent))
+        c["context_grouping_ids"].append(_typed_activity_ids(activities.grouping))
+        c["context_category_ids"].append(_typed_activity_ids(activities.category))
+        c["context_other_ids"].append(_typed_activity_ids(activities.other))
+        c["context_statement_id"].append(None if context_statement is UNSET else context_statement.id.lower())
+        c["context_extensions"].append(_typed_json_text(context.extensions))
+
+        self._close_row(_agent_ifi(_present(statement.authority)), _present(statement.version), raw, [],
+                        batch_id, ingested_at)
+
+    def _close_row(self, authority_ifi: str | None, version: str | None, raw: str, tolerated_rules: list[str],
+                   batch_id: str, ingested_at: datetime) -> None:
+        c = self.columns
+        c["authority_ifi"].append(authority_ifi)
+        c["version"].append(version)
         c["validation_status"].append("tolerated" if tolerated_rules else "valid")
         c["tolerated_rules"].append(tolerated_rules)
         c["raw_json"].append(raw)

@@ -56,9 +56,7 @@ def decode_statement(raw: str) -> Verdict:
         return Verdict(None, NUMBER_RANGE, f"a number out of range ({exc})")
     except msgspec.DecodeError as exc:
         return _classify_failure(raw, exc)
-    shape = data.translate(_SHAPE)
-    check_depth = shape.count(b"(") > MAX_DEPTH
-    check_ints = _LONG_NUMBER_AFTER[0] in shape or _LONG_NUMBER_AFTER[1] in shape
+    check_depth, check_ints = walk_needed(data)
     if check_depth or check_ints:
         rule = _walk(value, check_depth, check_ints)
         if rule == TOO_DEEP:
@@ -66,6 +64,15 @@ def decode_statement(raw: str) -> Verdict:
         if rule == NUMBER_RANGE:
             return Verdict(None, NUMBER_RANGE, "an integer outside the 64-bit range")
     return Verdict(value)
+
+
+def walk_needed(data: bytes) -> tuple[bool, bool]:
+    """Whether the text may nest too deep, and whether it may hold an integer outside int64.
+
+    A "no" is certain, a "yes" only possible; the typed fast path sends every "yes" to :func:`decode_statement`.
+    """
+    shape = data.translate(_SHAPE)
+    return shape.count(b"(") > MAX_DEPTH, _LONG_NUMBER_AFTER[0] in shape or _LONG_NUMBER_AFTER[1] in shape
 
 
 def _classify_failure(raw: str, exc: msgspec.DecodeError) -> Verdict:

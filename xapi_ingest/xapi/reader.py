@@ -16,11 +16,11 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 from xapi_ingest.xapi.decode import MALFORMED, STDLIB_STRICT, decode_statement, value_end
+from xapi_ingest.xapi.fastpath import Statement, fast_decode
 
 _CHUNK = 1 << 20
 _MAX_STATEMENT = 64 << 20  # a longer value is malformed input, not a statement
@@ -34,20 +34,56 @@ class InputError(Exception):
     """The input cannot be read as statements at all (not a per-statement problem)."""
 
 
-@dataclass(frozen=True, slots=True)
 class RawRecord:
-    """One statement as read: its position, exact text, and parsed value or the rule it broke."""
+    """One statement as read: its position, exact text, and parsed value or the rule it broke.
 
-    index: int
-    line: int
-    raw: str
-    value: Any = None
-    error: str | None = None
-    rule: str = MALFORMED  # the rule behind ``error``
+    A statement of the fast path's subset carries its typed decode in ``fast`` and gets its
+    ``value`` (the same dict the precise path decodes) only if someone asks for it, since ingest
+    goes from ``fast`` straight to the lake's columns.
+    """
+
+    __slots__ = ("_value", "error", "fast", "index", "line", "raw", "rule")
+
+    def __init__(
+        self,
+        index: int,
+        line: int,
+        raw: str,
+        value: Any = None,
+        error: str | None = None,
+        rule: str = MALFORMED,  # the rule behind ``error``
+        fast: Statement | None = None,
+    ) -> None:
+        self.index, self.line, self.raw, self._value = index, line, raw, value
+        self.error, self.rule, self.fast = error, rule, fast
+
+    @property
+    def value(self) -> Any:
+        if self._value is None and self.fast is not None:
+            self._value = decode_statement(self.raw).value
+        return self._value
+
+    def _key(self) -> tuple[int, int, str, str | None, str]:
+        return self.index, self.line, self.raw, self.error, self.rule
+
+    def __eq__(self, other: object) -> bool:
+        """Records are equal when they were read from the same place with the same text and verdict
+        (the value follows from the text)."""
+        return isinstance(other, RawRecord) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"RawRecord(index={self.index}, line={self.line}, raw={self.raw[:60]!r}, rule={self.rule!r}, error={self.error!r})"
 
 
 def decoded_record(index: int, line: int, raw: str) -> RawRecord:
-    """The record for one statement's text, judged by the one decode every input form shares."""
+    """The record for one statement's text, judged by the one decode every input form shares
+    (the typed fast path first, then the generic decode for what falls outside it)."""
+    statement = fast_decode(raw)
+    if statement is not None:
+        return RawRecord(index, line, raw, fast=statement)
     verdict = decode_statement(raw)
     if verdict.rule is None:
         return RawRecord(index, line, raw, verdict.value)

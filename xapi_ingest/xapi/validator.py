@@ -35,17 +35,17 @@ class Issue:
         return {"path": self.path, "rule": self.rule, "message": self.message}
 
 
-_UUID = re.compile(
+UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
 # An absolute IRI: a scheme, then no white space, controls or the characters RFC 3987 excludes;
 # '%' only as a percent-encoded octet, and at most one '#' (RFC 3987 §2.2: the fragment holds none).
 _IRI_RUN = r"[^\s<>\"{}|\\^`\x00-\x1f\x7f%#]*(?:%[0-9A-Fa-f]{2}[^\s<>\"{}|\\^`\x00-\x1f\x7f%#]*)*"
-_IRI = re.compile(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_IRI_RUN}(?:#{_IRI_RUN})?\Z")
-_MBOX = re.compile(r"mailto:[^@\s]+@[^@\s]+\.[^@\s]+\Z")
-_SHA1 = re.compile(r"[0-9a-fA-F]{40}\Z")
-_SHA2 = re.compile(r"(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})\Z")
-_DURATION = re.compile(
+IRI = re.compile(rf"[A-Za-z][A-Za-z0-9+.\-]*:{_IRI_RUN}(?:#{_IRI_RUN})?\Z")
+MBOX = re.compile(r"mailto:[^@\s]+@[^@\s]+\.[^@\s]+\Z")
+SHA1 = re.compile(r"[0-9a-fA-F]{40}\Z")
+SHA2 = re.compile(r"(?:[0-9a-fA-F]{56}|[0-9a-fA-F]{64}|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})\Z")
+DURATION = re.compile(
     r"P(?:\d+(?:[.,]\d+)?W"
     r"|(?=\d|T\d)(?:\d+Y)?(?:\d+M)?(?:\d+D)?"
     r"(?:T(?=\d)(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?)\Z"
@@ -55,7 +55,7 @@ _GRANDFATHERED = (
     "i-tao|i-tay|i-tsu|sgn-BE-FR|sgn-BE-NL|sgn-CH-DE|art-lojban|cel-gaulish|no-bok|no-nyn|"
     "zh-guoyu|zh-hakka|zh-min|zh-min-nan|zh-xiang"
 )
-_LANGTAG = re.compile(
+LANGTAG = re.compile(
     r"(?:(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
     r"(?:-[A-Za-z]{4})?"
     r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
@@ -66,8 +66,8 @@ _LANGTAG = re.compile(
     rf"|(?:{_GRANDFATHERED}))\Z",
     re.IGNORECASE,
 )
-_VERSION_103 = re.compile(r"1\.0(?:\.\d+)?\Z")
-_VERSION_200 = re.compile(r"(?:1|2)\.0(?:\.\d+)?\Z")
+# The ``version`` values each rule set accepts, keyed by ``v2``.
+VERSIONS = {False: re.compile(r"1\.0(?:\.\d+)?\Z"), True: re.compile(r"(?:1|2)\.0(?:\.\d+)?\Z")}
 
 _STATEMENT_KEYS = frozenset(
     ("id", "actor", "verb", "object", "result", "context", "timestamp", "stored",
@@ -84,12 +84,12 @@ _ACCOUNT_KEYS = frozenset(("homePage", "name"))
 _VERB_KEYS = frozenset(("id", "display"))
 _ACTIVITY_KEYS = frozenset(("objectType", "id", "definition"))
 _STATEMENT_REF_KEYS = frozenset(("objectType", "id"))
-_COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
+COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
 _DEFINITION_KEYS = frozenset(
     ("name", "description", "type", "moreInfo", "extensions", "interactionType",
-     "correctResponsesPattern", *_COMPONENT_LISTS)
+     "correctResponsesPattern", *COMPONENT_LISTS)
 )
-_COMPONENTS_FOR = {
+COMPONENTS_FOR = {
     "true-false": (), "fill-in": (), "long-fill-in": (), "numeric": (), "other": (),
     "choice": ("choices",), "sequencing": ("choices",), "likert": ("scale",),
     "matching": ("source", "target"), "performance": ("steps",),
@@ -118,6 +118,30 @@ _JSON_TYPE_NAMES = {
 def _is_number(value: Any) -> bool:
     cls = type(value)
     return cls is int or cls is float
+
+
+def timestamp_issues(value: str, v2: bool) -> list[tuple[str, str]]:
+    """The ``(rule, message)`` pairs a date-time string breaks under 1.0.3 or (``v2``) 2.0.0 rules.
+
+    A function of the text alone, so the typed fast path (:mod:`xapi_ingest.xapi.fastpath`) asks
+    the very same question as the walk.
+    """
+    issues: list[tuple[str, str]] = []
+    match = DATETIME.match(value)
+    if match is None or datetime_from_match(match) is None:
+        return [("timestamp.format", f"{value!r} is not a valid ISO 8601 date-time")]
+    part = match.group
+    sign = part("sign")
+    if sign == "-" and int(part("offset_hour")) == 0 and int(part("offset_minute") or 0) == 0:
+        issues.append(("timestamp.offset", f"{value!r}: the offset -00/-0000/-00:00 is not allowed"))
+    if v2:  # RFC 3339: extended format, seconds, and an offset with a colon
+        if not (part("zulu") or sign):
+            issues.append(("timestamp.offset", f"{value!r}: xAPI 2.0 (RFC 3339) requires an offset"))
+        elif not part("extended") or part("second") is None or (sign and ":" not in value[match.start("sign"):]):
+            issues.append(("timestamp.format", f"{value!r} is not an RFC 3339 date-time"))
+    elif part("separator") != "T":
+        issues.append(("timestamp.format", f"{value!r}: ISO 8601 separates date and time with 'T'"))
+    return issues
 
 
 class _Walk:
@@ -172,13 +196,13 @@ class _Walk:
             self.add(path, rule, f"{value!r} is not {what}")
 
     def iri(self, value: Any, path: str) -> None:
-        self.formatted(value, path, _IRI, "iri.invalid", "an absolute IRI")
+        self.formatted(value, path, IRI, "iri.invalid", "an absolute IRI")
 
     def uuid(self, value: Any, path: str) -> None:
-        self.formatted(value, path, _UUID, "uuid.invalid", "a UUID")
+        self.formatted(value, path, UUID, "uuid.invalid", "a UUID")
 
     def language(self, value: Any, path: str) -> None:
-        if self.string(value, path) and _LANGTAG.match(value) is None:
+        if self.string(value, path) and LANGTAG.match(value) is None:
             self.add(path, "language.tag", f"{value!r} is not an RFC 5646 language tag")
 
     def language_map(self, value: Any, path: str) -> None:
@@ -186,7 +210,7 @@ class _Walk:
             self.wrong_type(path, value, "a language map")
             return
         for tag, text in value.items():
-            if _LANGTAG.match(tag) is None:
+            if LANGTAG.match(tag) is None:
                 self.add(f"{path}.{tag}", "language.tag", f"{tag!r} is not an RFC 5646 language tag")
             if type(text) is not str:
                 self.wrong_type(f"{path}.{tag}", text, "a string")
@@ -196,27 +220,18 @@ class _Walk:
             self.wrong_type(path, value, "an object")
             return
         for key in value:
-            if _IRI.match(key) is None:
+            if IRI.match(key) is None:
                 self.add(f"{path}.{key}", "extensions.key", f"extension key {key!r} is not an IRI")
 
     def timestamp(self, value: Any, path: str) -> None:
-        if not self.string(value, path):
-            return
-        match = DATETIME.match(value)
-        if match is None or datetime_from_match(match) is None:
-            self.add(path, "timestamp.format", f"{value!r} is not a valid ISO 8601 date-time")
-            return
-        part = match.group
-        sign = part("sign")
-        if sign == "-" and int(part("offset_hour")) == 0 and int(part("offset_minute") or 0) == 0:
-            self.add(path, "timestamp.offset", f"{value!r}: the offset -00/-0000/-00:00 is not allowed")
-        if self.v2:  # RFC 3339: extended format, seconds, and an offset with a colon
-            if not (part("zulu") or sign):
-                self.add(path, "timestamp.offset", f"{value!r}: xAPI 2.0 (RFC 3339) requires an offset")
-            elif not part("extended") or part("second") is None or (sign and ":" not in value[match.start("sign"):]):
-                self.add(path, "timestamp.format", f"{value!r} is not an RFC 3339 date-time")
-        elif part("separator") != "T":
-            self.add(path, "timestamp.format", f"{value!r}: ISO 8601 separates date and time with 'T'")
+        if self.string(value, path):
+            for rule, message in timestamp_issues(value, self.v2):
+                self.add(path, rule, message)
+
+    def version(self, value: Any) -> None:
+        if self.string(value, "$.version") and VERSIONS[self.v2].match(value) is None:
+            self.add("$.version", "version.unsupported",
+                     f"version {value!r} is not accepted by xAPI {'2.0.0' if self.v2 else '1.0.3'}")
 
     # -- actors -------------------------------------------------------------------------
     def agent(self, value: Any, path: str, place: str) -> None:
@@ -268,9 +283,9 @@ class _Walk:
                 if "name" in value:
                     self.string(value["name"], f"{path}.name")
         elif key == "mbox":
-            self.formatted(value, path, _MBOX, "agent.mbox", "'mailto:' plus an email address")
+            self.formatted(value, path, MBOX, "agent.mbox", "'mailto:' plus an email address")
         elif key == "mbox_sha1sum":
-            self.formatted(value, path, _SHA1, "agent.mbox-sha1sum", "a hex SHA-1")
+            self.formatted(value, path, SHA1, "agent.mbox-sha1sum", "a hex SHA-1")
         else:
             self.iri(value, path)
 
@@ -351,7 +366,7 @@ class _Walk:
         self.interaction(value, path)
 
     def interaction(self, definition: dict[str, Any], path: str) -> None:
-        present = [key for key in _COMPONENT_LISTS if key in definition]
+        present = [key for key in COMPONENT_LISTS if key in definition]
         interaction_type = definition.get("interactionType")
         if interaction_type is None:
             if "interactionType" in definition:
@@ -361,11 +376,11 @@ class _Walk:
                          "interaction components and correctResponsesPattern need an interactionType")
         elif type(interaction_type) is not str:
             self.wrong_type(f"{path}.interactionType", interaction_type, "a string")
-        elif interaction_type not in _COMPONENTS_FOR:
+        elif interaction_type not in COMPONENTS_FOR:
             self.add(f"{path}.interactionType", "interaction.type",
                      f"{interaction_type!r} is not an xAPI interaction type")
         else:
-            allowed = _COMPONENTS_FOR[interaction_type]
+            allowed = COMPONENTS_FOR[interaction_type]
             for key in present:
                 if key not in allowed:
                     self.add(f"{path}.{key}", "interaction.components",
@@ -417,7 +432,7 @@ class _Walk:
         if "response" in value:
             self.string(value["response"], f"{path}.response")
         if "duration" in value:
-            self.formatted(value["duration"], f"{path}.duration", _DURATION, "duration.format",
+            self.formatted(value["duration"], f"{path}.duration", DURATION, "duration.format",
                            "an ISO 8601 duration")
         if "extensions" in value:
             self.extensions(value["extensions"], f"{path}.extensions")
@@ -544,7 +559,7 @@ class _Walk:
                 if type(length) is not int or length < 0:
                     self.add(f"{item}.length", "attachment.length", f"{length!r} is not a non-negative integer")
             if "sha2" in attachment:
-                self.formatted(attachment["sha2"], f"{item}.sha2", _SHA2, "attachment.sha2", "a hex SHA-2 digest")
+                self.formatted(attachment["sha2"], f"{item}.sha2", SHA2, "attachment.sha2", "a hex SHA-2 digest")
 
     # -- statement ----------------------------------------------------------------------
     def body(self, value: dict[str, Any], path: str, in_substatement: bool) -> None:
@@ -574,11 +589,8 @@ class _Walk:
             self.uuid(value["id"], "$.id")
         if "stored" in value:
             self.timestamp(value["stored"], "$.stored")
-        if "version" in value and self.string(value["version"], "$.version"):
-            pattern = _VERSION_200 if self.v2 else _VERSION_103
-            if pattern.match(value["version"]) is None:
-                self.add("$.version", "version.unsupported",
-                         f"version {value['version']!r} is not accepted by xAPI {'2.0.0' if self.v2 else '1.0.3'}")
+        if "version" in value:
+            self.version(value["version"])
         if "authority" in value:
             self.authority(value["authority"], "$.authority")
         self.body(value, "$", in_substatement=False)
