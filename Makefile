@@ -52,6 +52,7 @@ scaled = $(shell python3 -c "print(max(1000, int($(1) * $(BENCH_SCALE))))")
 bench: $(STAMP) $(RALPH_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_ingest.py --count $(call scaled,50000)
+	$(BIN)/python benchmarks/bench_fastpath.py --count $(call scaled,50000)
 	$(BIN)/python benchmarks/bench_ingest.py --count $(call scaled,200000) --workers 1 2
 	$(BIN)/python benchmarks/bench_ingest.py --memory $(call scaled,100000) $(call scaled,1000000)
 	$(BIN)/python benchmarks/bench_pull.py --count $(call scaled,20000)

@@ -4,8 +4,8 @@ Usage:
     python benchmarks/bench_fastpath.py [--count 50000] [--repeats 3]
 
 Two sets of statements: the realistic Moodle/Open edX ones of :mod:`xapi_ingest.xapi.samples`,
-and a varied set (half of them realistic, half the conformance corpus's valid bodies with fresh
-ids, interleaved; the corpus is read from ``../shared/xapi-conformance``). For each: the
+and the varied ones of ``devtools/synthetic/varied.py`` (every shape the spec allows, a fresh seed
+per run). For each: the
 ``json.loads`` floor, decode + validate the precise way and the fast way, column building both
 ways, and the whole ``Ingestor.ingest`` of an NDJSON file into a fresh lake before (the reader's
 fast decode switched off, which is exactly the code before the fast path) and after.
@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
+import random
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import _checkout  # noqa: F401  (tests/ comes from the checkout)
-from bench_ingest import pin_to_one_core
+from bench_ingest import pin_to, usable_cores
 
-from tests.conftest import CONFORMANCE_DIR
+from devtools.synthetic.varied import varied_statements
 from xapi_ingest.lake.ingest import Ingestor
 from xapi_ingest.lake.normalize import StatementColumns
 from xapi_ingest.lake.store import Lake
@@ -42,18 +41,8 @@ def realistic(count: int) -> list[str]:
     return [json.dumps(statement) for statement in realistic_statements(count, seed=11)]
 
 
-def varied(count: int) -> list[str]:
-    with open(CONFORMANCE_DIR / "manifest.csv", newline="") as handle:
-        bodies = [json.loads((CONFORMANCE_DIR / row["file"]).read_text())
-                  for row in csv.DictReader(handle) if row["expected"] == "valid"]
-    samples = realistic_statements(count, seed=13)
-    texts = []
-    for n in range(count):
-        statement = next(samples) if n % 2 == 0 else dict(bodies[n % len(bodies)])
-        if n % 2:
-            statement["id"] = str(uuid.UUID(int=n, version=4))
-        texts.append(json.dumps(statement))
-    return texts
+def varied(count: int, seed: int) -> list[str]:
+    return [json.dumps(statement) for statement in varied_statements(count, seed)]
 
 
 def seconds(run: Callable[[], object], repeats: int) -> float:
@@ -95,18 +84,19 @@ def run_set(name: str, texts: list[str], repeats: int) -> None:
             if statement is None or not accepts(statement, "auto"):
                 validator.validate(decode_statement(text).value)
 
-    values = [decode_statement(t).value for t in texts]
-    typed = [fast_decode(t) for t in texts]
+    valid = [t for t in texts if not validator.validate(decode_statement(t).value)]  # columns are built for these only
+    values = [decode_statement(t).value for t in valid]
+    typed = [fast_decode(t) for t in valid]
     now = datetime.now(UTC)
 
     def precise_columns() -> None:
         columns = StatementColumns()
-        for text, value in zip(texts, values, strict=True):
+        for text, value in zip(valid, values, strict=True):
             columns.append(value, text, [], "b", now)
 
     def fast_columns() -> None:
         columns = StatementColumns()
-        for text, value, statement in zip(texts, values, typed, strict=True):
+        for text, value, statement in zip(valid, values, typed, strict=True):
             if statement is None:
                 columns.append(value, text, [], "b", now)
             else:
@@ -143,10 +133,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=50_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=None, help="of the varied set (default: a fresh one, printed)")
     args = parser.parse_args()
-    pin_to_one_core()
+    seed = random.randrange(10**6) if args.seed is None else args.seed
+    pin_to(usable_cores()[:1])
     run_set("realistic (xapi/samples.py)", realistic(args.count), args.repeats)
-    run_set("varied (realistic + conformance-valid bodies)", varied(args.count), args.repeats)
+    run_set(f"varied (devtools/synthetic/varied.py, seed {seed})", varied(args.count, seed), args.repeats)
 
 
 if __name__ == "__main__":
