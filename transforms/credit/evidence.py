@@ -328,15 +328,20 @@ def _evidence_from_lake_rows(con: duckdb.DuckDBPyConnection, policy: Policy) -> 
     con.execute(_STATEMENTS_SQL)
     con.execute(_ENGAGEMENT_REFS_SQL)
     con.execute(_CANDIDATES_SQL)
-    con.execute("DROP VIEW s")  # each intermediate goes as soon as the next stage has what it needs
+    # each intermediate goes as soon as the stages after it have what they need: the peak is
+    # the candidates c next to the rows b, then the groups g converted to pandas
+    con.execute("DROP VIEW s")
     con.execute("DROP TABLE b")
+    unmatched, unlisted = con.execute(_UNMATCHED_SQL).df(), con.execute(_UNLISTED_SQL).df()
     con.execute(_GROUPS_SQL, {
         "policy_version": policy.policy.version,
         "late_days": policy.time.late_arrival_days,
         "skew_us": int(policy.time.max_timestamp_after_stored_hours * 3_600_000_000),
     })
     con.execute(_ENGAGEMENT_SQL)
+    con.execute("DROP TABLE eng_refs")
     con.execute(_SEGMENTS_SQL)
+    con.execute("DROP TABLE c")
     groups = con.execute("""
         SELECT g.* EXCLUDE (gkey), coalesce(e.interactions, 0) AS interactions,
                coalesce(w.ms, 0) AS wall_union_ms, coalesce(v.ms, 0) AS content_union_ms
@@ -346,7 +351,7 @@ def _evidence_from_lake_rows(con: duckdb.DuckDBPyConnection, policy: Policy) -> 
             USING (ledger_id)
         ORDER BY g.ledger_id
     """).df()
+    con.execute("DROP TABLE g")
     wall = con.execute("SELECT ledger_id, start_ms, end_ms FROM seg WHERE kind = 'wall'").df()
-    unmatched, unlisted = con.execute(_UNMATCHED_SQL).df(), con.execute(_UNLISTED_SQL).df()
     return Evidence(groups=groups, wall_segments=wall, unmatched_actors=unmatched, unlisted_resources=unlisted,
                     statement_watermark=None if watermark is None else pd.Timestamp(watermark))
