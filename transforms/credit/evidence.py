@@ -9,11 +9,13 @@ decision stages that follow can work on pandas frames.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 
 from transforms.credit.policy import Policy
 from xapi_ingest.xapi.vocabulary import VOIDED_VERB as VOIDED
@@ -59,15 +61,38 @@ def _config_tables(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.
         con.register(name, table)
 
 
-# Authorities and voids come from a narrow scan; the one wide scan of the lake then applies them
-# and parses JSON extensions only on the rows that need them (video sessions, passed/failed).
+# The lake is read once, in one streamed pass (see ``_lake_rows``), into ``b``: the columns the
+# stages use, with the JSON extensions parsed only on the rows that need them (video sessions,
+# passed/failed). Authorities, voids and the watermark come from ``b``; the view ``s`` applies
+# them, and is read twice (engagement references, candidates) before ``b`` is dropped.
+LAKE_COLUMNS = ("statement_id", "stored", "timestamp", "actor_ifi", "verb_id", "voided_statement_id", "object_id",
+                "object_definition_type", "result_success", "result_score_scaled", "result_duration_seconds",
+                "result_extensions", "context_registration", "context_instructor_ifi", "context_parent_ids",
+                "context_grouping_ids", "context_extensions", "authority_ifi", "source")
+
+_LAKE_SQL = f"""
+CREATE TEMP TABLE b AS
+SELECT statement_id, stored, timestamp, actor_ifi, verb_id, voided_statement_id, object_id, object_definition_type,
+       result_success, result_score_scaled, result_duration_seconds, context_registration, context_instructor_ifi,
+       authority_ifi, source,
+       CASE WHEN verb_id IN (SELECT unnest(engagement_verbs) FROM cfg_cat)
+            THEN list_concat(coalesce(context_parent_ids, []), coalesce(context_grouping_ids, [])) END AS context_refs,
+       CASE WHEN object_definition_type = '{VIDEO_TYPE}'
+            THEN json_extract_string(result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
+       CASE WHEN object_definition_type = '{VIDEO_TYPE}'
+            THEN TRY_CAST(json_extract_string(context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
+       CASE WHEN verb_id IN ('{PASSED}', '{FAILED}')
+            THEN TRY_CAST(json_extract_string(context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery
+FROM lake_rows
+"""
+
 _AUTHORITIES_SQL = f"""
 CREATE TEMP TABLE auth_map AS
 SELECT a.authority_ifi, a.last_stored, a.voided_ids, coalesce(a1.authority_id, a2.authority_id) AS authority_id,
        coalesce(a1.evidence_level, a2.evidence_level) AS evidence_level, coalesce(a1.level_rank, a2.level_rank) AS level_rank
 FROM (SELECT authority_ifi, max(stored) AS last_stored,
              list(voided_statement_id) FILTER (WHERE verb_id = '{VOIDED}' AND voided_statement_id IS NOT NULL) AS voided_ids
-      FROM statements GROUP BY authority_ifi) a
+      FROM b GROUP BY authority_ifi) a
 LEFT JOIN cfg_auth a1 ON a1.auth_key = 'ifi:' || a.authority_ifi
 LEFT JOIN cfg_auth a2 ON a2.auth_key = 'account_name:' || regexp_extract(a.authority_ifi, '^account:[^|]*\\|(.*)$', 1)
 """
@@ -80,22 +105,14 @@ GROUP BY target
 """
 
 _STATEMENTS_SQL = f"""
-CREATE TEMP TABLE s AS
+CREATE TEMP VIEW s AS
 SELECT b.statement_id, b.stored, b.timestamp, b.actor_ifi, b.verb_id, b.object_id, b.object_definition_type,
        b.result_success, b.result_score_scaled, b.result_duration_seconds, b.context_registration,
-       b.context_instructor_ifi, b.source,
-       CASE WHEN b.verb_id IN (SELECT unnest(engagement_verbs) FROM cfg_cat)
-            THEN list_concat(coalesce(b.context_parent_ids, []), coalesce(b.context_grouping_ids, [])) END AS context_refs,
-       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
-            THEN json_extract_string(b.result_extensions, '$."{PLAYED_SEGMENTS}"') END AS played,
-       CASE WHEN b.object_definition_type = '{VIDEO_TYPE}'
-            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{VIDEO_LENGTH}"') AS DOUBLE) END AS video_length_s,
-       CASE WHEN b.verb_id IN ('{PASSED}', '{FAILED}')
-            THEN TRY_CAST(json_extract_string(b.context_extensions, '$."{MASTERY_SCORE}"') AS DOUBLE) END AS statement_mastery,
+       b.context_instructor_ifi, b.source, b.context_refs, b.played, b.video_length_s, b.statement_mastery,
        coalesce(v.trusted_sender OR list_contains(v.senders, b.authority_ifi), false) AS voided,
        au.authority_id, au.evidence_level, au.level_rank, CAST(b.timestamp AS DATE) AS activity_date,
        learner.teacher_id AS actor_teacher_id, facilitator.teacher_id AS instructor_teacher_id
-FROM statements b
+FROM b
 LEFT JOIN auth_map au USING (authority_ifi)
 LEFT JOIN voids v ON v.target = b.statement_id
 LEFT JOIN cfg_ids learner ON learner.ifi = b.actor_ifi
@@ -273,26 +290,58 @@ GROUP BY object_id, category ORDER BY teachers DESC, statements DESC, activity_i
 """
 
 
-def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Table,
+def _lake_rows(statements: pads.Dataset, files_per_part: int = 128) -> pa.RecordBatchReader:
+    """The snapshot's rows, ``LAKE_COLUMNS`` only, streamed a few files at a time.
+
+    A pyarrow Dataset keeps the Parquet footer of every file it has scanned for as long as it
+    lives: about 200 KB of heap per file, 600 MiB for a lake of 2,800 small files, which the
+    allocator then keeps. A short-lived Dataset per part bounds that to one part's footers.
+    """
+    files, schema = statements.files, statements.schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for first in range(0, len(files), files_per_part):
+            part = pads.FileSystemDataset.from_paths(files[first:first + files_per_part], schema=schema,
+                                                     format=statements.format, filesystem=statements.filesystem)
+            yield from part.to_batches(columns=list(LAKE_COLUMNS))
+
+    return pa.RecordBatchReader.from_batches(pa.schema([schema.field(name) for name in LAKE_COLUMNS]), batches())
+
+
+def gather_evidence(statements: pads.Dataset, policy: Policy, registry: pa.Table,
                     identities: pa.Table, memberships: pa.Table) -> Evidence:
-    """Run the statement-level stages in DuckDB over the view ``statements``."""
-    con.execute("SET enable_progress_bar = false")
-    _config_tables(con, policy, registry, identities, memberships)
-    con.execute("SET preserve_insertion_order = false")  # order comes from explicit sorts; saves memory
+    """Run the statement-level stages in a private DuckDB connection over ``statements`` (one pinned snapshot)."""
+    with duckdb.connect(config={"temp_directory": ""}) as con:
+        con.execute("SET TimeZone = 'UTC'")  # activity dates are UTC dates
+        con.execute("SET enable_progress_bar = false")
+        con.execute("SET preserve_insertion_order = false")  # order comes from explicit sorts; saves memory
+        _config_tables(con, policy, registry, identities, memberships)
+        con.register("lake_rows", _lake_rows(statements))
+        con.execute(_LAKE_SQL)
+        return _evidence_from_lake_rows(con, policy)
+
+
+def _evidence_from_lake_rows(con: duckdb.DuckDBPyConnection, policy: Policy) -> Evidence:
     con.execute(_AUTHORITIES_SQL)
     watermark = (con.execute("SELECT max(last_stored) FROM auth_map").fetchone() or (None,))[0]
     con.execute(_VOIDS_SQL)
     con.execute(_STATEMENTS_SQL)
     con.execute(_ENGAGEMENT_REFS_SQL)
     con.execute(_CANDIDATES_SQL)
-    con.execute("DROP TABLE s")  # each intermediate goes as soon as the next stage has what it needs
+    # each intermediate goes as soon as the stages after it have what they need: the peak is
+    # the candidates c next to the rows b, then the groups g converted to pandas
+    con.execute("DROP VIEW s")
+    con.execute("DROP TABLE b")
+    unmatched, unlisted = con.execute(_UNMATCHED_SQL).df(), con.execute(_UNLISTED_SQL).df()
     con.execute(_GROUPS_SQL, {
         "policy_version": policy.policy.version,
         "late_days": policy.time.late_arrival_days,
         "skew_us": int(policy.time.max_timestamp_after_stored_hours * 3_600_000_000),
     })
     con.execute(_ENGAGEMENT_SQL)
+    con.execute("DROP TABLE eng_refs")
     con.execute(_SEGMENTS_SQL)
+    con.execute("DROP TABLE c")
     groups = con.execute("""
         SELECT g.* EXCLUDE (gkey), coalesce(e.interactions, 0) AS interactions,
                coalesce(w.ms, 0) AS wall_union_ms, coalesce(v.ms, 0) AS content_union_ms
@@ -302,9 +351,7 @@ def gather_evidence(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa
             USING (ledger_id)
         ORDER BY g.ledger_id
     """).df()
+    con.execute("DROP TABLE g")
     wall = con.execute("SELECT ledger_id, start_ms, end_ms FROM seg WHERE kind = 'wall'").df()
-    unmatched, unlisted = con.execute(_UNMATCHED_SQL).df(), con.execute(_UNLISTED_SQL).df()
-    for table in ("auth_map", "voids", "eng_refs", "c", "g", "seg", "eng"):
-        con.execute(f"DROP TABLE {table}")
     return Evidence(groups=groups, wall_segments=wall, unmatched_actors=unmatched, unlisted_resources=unlisted,
                     statement_watermark=None if watermark is None else pd.Timestamp(watermark))

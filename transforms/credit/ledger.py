@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 
 from transforms.credit.decide import apply_rules
 from transforms.credit.evidence import Evidence, gather_evidence
@@ -105,9 +105,10 @@ LEDGER_COLUMNS = [
 ]
 
 
-def build_ledger(con: duckdb.DuckDBPyConnection, policy: Policy, registry: pa.Table, identities: pa.Table,
+def build_ledger(statements: pads.Dataset, policy: Policy, registry: pa.Table, identities: pa.Table,
                  memberships: pa.Table, provenance: Provenance) -> tuple[pd.DataFrame, Evidence]:
-    evidence = gather_evidence(con, policy, registry, identities, memberships)
+    """The ledger from the statements of one pinned snapshot (``Lake.dataset("statements", snapshot_id)``)."""
+    evidence = gather_evidence(statements, policy, registry, identities, memberships)
     ledger = apply_rules(evidence.groups, policy)
     ledger = _with_periods_and_institution(ledger, memberships, policy)
     ledger = mark_repeats(ledger, policy)

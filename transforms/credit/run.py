@@ -30,7 +30,6 @@ from transforms.credit.versions import (
     stamp_summaries,
     version_dir,
 )
-from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
 
 
@@ -77,9 +76,8 @@ def run_credit(lake: Lake, policy_path: str | Path, registry_path: str | Path, r
     if not lake.exists():
         raise FileNotFoundError(f"no lake at {lake.name}: ingest or pull statements into it first")
     snapshots = lake.snapshot_ids()  # what this version read, recorded and protected from expiry
-    with connect(lake, "restricted", snapshots=snapshots) as con:
-        ledger, evidence = build_ledger(con, policy, registry, identities, memberships,
-                                        Provenance(run_id, computed_at, policy, snapshot_id))
+    ledger, evidence = build_ledger(lake.dataset("statements", snapshots["statements"]), policy, registry, identities,
+                                    memberships, Provenance(run_id, computed_at, policy, snapshot_id))
     as_of = evidence.statement_watermark
     teachers = teacher_summaries(ledger, memberships.to_pandas(), policy, as_of)
     institutions = institution_summaries(teachers, ledger, policy, as_of)
