@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,10 @@ from tests.lake.test_hostile_property import statement_texts
 from xapi_ingest.lake.ingest import Ingestor
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.xapi.decode import decode_statement
-from xapi_ingest.xapi.fastpath import accepts
+from xapi_ingest.xapi.fastpath import KnownMatches, accepts
 from xapi_ingest.xapi.reader import RawRecord, decoded_record
 from xapi_ingest.xapi.samples import realistic_statements
+from xapi_ingest.xapi.validator import COMPONENT_LISTS, DURATION, IRI, LANGTAG, MBOX, SHA1, UUID, StatementValidator
 
 MODES = ("auto", "1.0.3", "2.0.0")
 # Rules a source may tolerate whose statements are still normalized: the fast path's fallback
@@ -283,3 +286,99 @@ def test_realistic_statements_in_every_text_form_get_the_same_outcome(statement,
     for text in (json.dumps(statement), json.dumps(statement, indent=2, ensure_ascii=False),
                  " " + json.dumps(dict(reversed(statement.items()))) + " \n"):
         assert assert_same_outcome(text, ingestors)
+
+
+# Every position of the subset whose string the validator checks against a pattern, so that
+# leaving any one unchecked on the fast path fails a case below. A path ending in KEY names a new
+# key of the map before it (extension keys, language-map keys).
+KEY = "<key>"
+BAD = {"iri.invalid": "http://x.org/a b", "extensions.key": "http://x.org/a b", "language.tag": "en_US",
+       "uuid.invalid": "9e3f3b52-6d8a-9b8e-9a44-0c1f2e3d4a5b", "agent.mbox": "mailto:a@b",
+       "agent.mbox-sha1sum": "g" * 40, "duration.format": "PT1H1H"}
+PatternCase = tuple[dict[str, Any], tuple[Any, ...], str]
+
+
+def _with(statement: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(statement)
+    container = changed
+    for step in path[:-1]:
+        container = container[step]
+    if path[-1] == KEY:
+        container[value] = "x"
+    else:
+        container[path[-1]] = value
+    return changed
+
+
+def _activity_cases(statement: dict[str, Any], path: tuple[Any, ...]) -> Iterator[PatternCase]:
+    """The positions inside the activity at ``path``, every component list's included."""
+    definition = (*path, "definition")
+    yield statement, (*path, "id"), "iri.invalid"
+    yield statement, (*definition, "type"), "iri.invalid"
+    yield statement, (*definition, "moreInfo"), "iri.invalid"
+    yield statement, (*definition, "extensions", KEY), "extensions.key"
+    yield statement, (*definition, "name", KEY), "language.tag"
+    yield statement, (*definition, "description", KEY), "language.tag"
+    plain = {key: value for key, value in FULL["object"]["definition"].items()
+             if key not in (*COMPONENT_LISTS, "correctResponsesPattern")}
+    for key, interaction_type in (("choices", "choice"), ("scale", "likert"), ("source", "matching"),
+                                  ("target", "matching"), ("steps", "performance")):
+        variant = _with(statement, definition, {**plain, "interactionType": interaction_type,
+                                                key: [{"id": "a", "description": {"en-US": "A"}}]})
+        yield variant, (*definition, key, 0, "description", KEY), "language.tag"
+
+
+def _pattern_cases() -> Iterator[PatternCase]:
+    yield FULL, ("id",), "uuid.invalid"
+    yield FULL, ("verb", "id"), "iri.invalid"
+    yield FULL, ("verb", "display", KEY), "language.tag"
+    yield FULL, ("result", "duration"), "duration.format"
+    yield FULL, ("result", "extensions", KEY), "extensions.key"
+    yield FULL, ("context", "registration"), "uuid.invalid"
+    yield FULL, ("context", "statement", "id"), "uuid.invalid"
+    yield FULL, ("context", "language"), "language.tag"
+    yield FULL, ("context", "extensions", KEY), "extensions.key"
+    rules = {"mbox": "agent.mbox", "mbox_sha1sum": "agent.mbox-sha1sum", "openid": "iri.invalid",
+             "account": "iri.invalid"}
+    for agent in (("actor",), ("authority",), ("context", "instructor")):
+        for ifi, value in IFIS.items():
+            statement = _with(FULL, agent, {"name": "A", ifi: copy.deepcopy(value)})
+            yield statement, agent + (("account", "homePage") if ifi == "account" else (ifi,)), rules[ifi]
+    yield from _activity_cases(FULL, ("object",))
+    for group in ("parent", "grouping", "category", "other"):
+        where = ("context", "contextActivities", group)
+        yield from _activity_cases(_with(FULL, where, copy.deepcopy(FULL["object"])), where)
+        yield from _activity_cases(_with(FULL, where, [copy.deepcopy(FULL["object"])]), (*where, 0))
+
+
+PATTERN_CASES = list(_pattern_cases())
+
+
+@pytest.mark.parametrize(("statement", "path", "rule"), PATTERN_CASES,
+                         ids=[".".join(map(str, path)) for _, path, _ in PATTERN_CASES])
+def test_a_bad_format_in_any_position_takes_the_precise_path(statement, path, rule, tmp_path):
+    ingestors = _ingestors(tmp_path)
+    assert assert_same_outcome(json.dumps(statement), ingestors)  # the position is on the fast path
+    bad = _with(statement, path, BAD[rule])
+    assert rule in {issue.rule for issue in StatementValidator("auto").validate(bad)}
+    raw = json.dumps(bad)
+    assert decoded_record(0, 1, raw).fast is None
+    assert not assert_same_outcome(raw, ingestors)
+
+
+PATTERNS = [IRI, UUID, LANGTAG, MBOX, SHA1, DURATION]
+PATTERN_TEXTS = st.one_of(st.sampled_from([*IRIS, *UUIDS, *LANGUAGES, "mailto:a@b.c", "mailto:a@b", "a" * 40,
+                                           "PT1M30S", "PT", "P1W"]), st.text(max_size=12))
+
+
+@settings(max_examples=200, deadline=None)
+@given(index=st.integers(0, len(PATTERNS) - 1), limit=st.integers(1, 4),
+       batches=st.lists(st.lists(PATTERN_TEXTS, max_size=4), max_size=6))
+def test_remembered_matches_answer_as_the_pattern_does(index, limit, batches):
+    """Including after the memory filled up and was cleared, and for whole maps of keys at once."""
+    pattern: re.Pattern[str] = PATTERNS[index]
+    known = KnownMatches(pattern, limit)
+    for texts in batches:
+        assert known.every(texts) == all(pattern.match(text) is not None for text in texts)
+        for text in texts:
+            assert known(text) == (pattern.match(text) is not None)
