@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-DEFAULT_BATCH_SIZE = 20_000  # statements per lake commit: bounds memory (varied 1.7 KB statements: 0.77 GiB peak; 50,000 took 1.43 GiB)
+DEFAULT_BATCH_SIZE = 20_000  # per lake commit; bounds memory (varied statements: 0.77 GiB peak, 1.43 GiB at 50,000)
 PSEUDONYM_KEY_ENV = "XAPI_PSEUDONYM_KEY"  # the analyst zone's key; named in messages, read by the app's settings
 
 DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024  # compaction's file size
