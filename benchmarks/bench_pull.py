@@ -1,7 +1,7 @@
 """Pull throughput: our puller against a bare httpx paging loop and tincan, on the same LRS, same run.
 
 Usage:
-    python benchmarks/bench_pull.py [--count 20000] [--page-size 500] [--repeats 3]
+    python benchmarks/bench_pull.py [--count 20000] [--page-size 500] [--repeats 3] [--no-ralph]
 
 Two servers are measured: a real Ralph LRS (fs backend, its own venv; it rescans its file for
 every page, so it is slow and the client hardly matters) and the fault-free test server from
@@ -9,7 +9,8 @@ every page, so it is slow and the client hardly matters) and the fault-free test
 the bare loop (GET, decode, follow ``more``: the floor any puller pays), tincan's
 ``RemoteLRS.query_statements``/``more_statements``, and our full pull (validation, Parquet
 commits and watermarks included), with ratios to the bare loop. Peak RSS of the process is
-printed at the end.
+printed at the end. ``--no-ralph`` measures the test server only (Ralph needs its own venv and
+takes minutes).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--page-size", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-ralph", action="store_true", help="measure the fault-free test server only")
     args = parser.parse_args()
     statements = list(realistic_statements(args.count))
     with tempfile.TemporaryDirectory() as scratch:
@@ -99,10 +101,11 @@ def main() -> None:
             compare("fault-free test server (own process)", endpoint, None, args.count, args.page_size, args.repeats,
                     Path(scratch))
             server.stdin.close()
-        with LocalRalph(Path(scratch) / "ralph", max_page=args.page_size) as ralph:
-            ralph.post(statements, batch=1000)
-            compare("Ralph LRS 5.1.0 (fs backend)", ralph.endpoint, (ralph.username, ralph.password), args.count,
-                    args.page_size, args.repeats, Path(scratch))
+        if not args.no_ralph:
+            with LocalRalph(Path(scratch) / "ralph", max_page=args.page_size) as ralph:
+                ralph.post(statements, batch=1000)
+                compare("Ralph LRS 5.1.0 (fs backend)", ralph.endpoint, (ralph.username, ralph.password), args.count,
+                        args.page_size, args.repeats, Path(scratch))
     print(f"\npeak RSS of this process: {peak_rss_mib():,.0f} MiB")
 
 
