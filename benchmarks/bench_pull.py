@@ -8,7 +8,8 @@ every page, so it is slow and the client hardly matters) and the fault-free test
 ``tests/fault_lrs.py`` (fast, so client overhead shows). For each, statements/s is printed for
 the bare loop (GET, decode, follow ``more``: the floor any puller pays), tincan's
 ``RemoteLRS.query_statements``/``more_statements``, and our full pull (validation, Parquet
-commits and watermarks included), with ratios to the bare loop. Peak RSS of the process is
+commits and watermarks included) with pages judged in the puller's process and, by default, in a
+worker process, with ratios to the bare loop. Peak RSS of the process is
 printed at the end. ``--no-ralph`` measures the test server only (Ralph needs its own venv and
 takes minutes).
 """
@@ -61,14 +62,15 @@ def tincan_loop(endpoint: str, auth: tuple[str, str] | None, page_size: int) -> 
     return seen
 
 
-def our_pull(endpoint: str, auth: tuple[str, str] | None, page_size: int, scratch: Path, count: int) -> Callable[[], None]:
+def our_pull(endpoint: str, auth: tuple[str, str] | None, page_size: int, scratch: Path, count: int,
+             workers: int | None) -> Callable[[], None]:
     source = Source(id="bench", endpoint=endpoint, page_size=page_size, commit_every=10_000)
     numbers = itertools.count()
 
     def run() -> None:
-        lake = Lake(scratch / f"lake{next(numbers)}")
+        lake = Lake(scratch / f"lake{workers}-{next(numbers)}")
         with LRSClient(source, Credentials(*auth) if auth else None) as client:
-            summary = pull(source, lake, client)
+            summary = pull(source, lake, client, workers=workers)
         assert summary.counts.valid == count, summary.as_dict()
 
     return run
@@ -79,9 +81,12 @@ def compare(label: str, endpoint: str, auth: tuple[str, str] | None, count: int,
     print(f"\n{label}: {count:,} statements, {page_size} a page, median of {repeats}")
     bare = measure("bare httpx paging loop", lambda: bare_loop(endpoint, auth, page_size), count, repeats)
     tincan = measure("tincan RemoteLRS query/more", lambda: tincan_loop(endpoint, auth, page_size), count, repeats)
-    ours = measure("xapi-pipeline pull (validate + Parquet)", our_pull(endpoint, auth, page_size, scratch / label, count),
-                   count, repeats)
-    print(f"  tincan / bare = {tincan / bare:.2f}; ours / bare = {ours / bare:.2f} "
+    here = measure("xapi-pipeline pull, pages judged in-process", our_pull(endpoint, auth, page_size, scratch / label,
+                                                                          count, 0), count, repeats)
+    ours = measure("xapi-pipeline pull (default: worker process)", our_pull(endpoint, auth, page_size,
+                                                                           scratch / label, count, None), count, repeats)
+    print(f"  tincan / bare = {tincan / bare:.2f}; in-process / bare = {here / bare:.2f} "
+          f"(overhead {100 * (bare / here - 1):+.0f}%); ours / bare = {ours / bare:.2f} "
           f"(overhead {100 * (bare / ours - 1):+.0f}%)")
 
 
