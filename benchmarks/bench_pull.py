@@ -9,7 +9,8 @@ every page, so it is slow and the client hardly matters) and the fault-free test
 the bare loop (GET, decode, follow ``more``: the floor any puller pays), tincan's
 ``RemoteLRS.query_statements``/``more_statements``, and our full pull (validation, Parquet
 commits and watermarks included) with pages judged in the puller's process and, by default, in a
-worker process, with ratios to the bare loop. Peak RSS of the process is
+worker process, with ratios to the bare loop. Contenders run in turn within each repeat, so a
+drifting load weighs on all of them alike. Peak RSS of the process is
 printed at the end. ``--no-ralph`` measures the test server only (Ralph needs its own venv and
 takes minutes).
 """
@@ -18,16 +19,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urljoin
 
 import _checkout  # noqa: F401  (devtools/ and tests/ come from the checkout)
 import httpx
-from bench_ingest import measure, peak_rss_mib  # benchmarks/ is on sys.path when this script runs
+from bench_ingest import peak_rss_mib  # benchmarks/ is on sys.path when this script runs
 
 from devtools.local_lrs import LocalRalph
 from xapi_ingest.lake.store import Lake
@@ -76,15 +79,32 @@ def our_pull(endpoint: str, auth: tuple[str, str] | None, page_size: int, scratc
     return run
 
 
+def interleaved(contenders: dict[str, Callable[[], object]], count: int, repeats: int) -> dict[str, float]:
+    """Statements/s of each contender (median of ``repeats`` after a warm-up), run in turn within each
+    repeat: on a shared machine the load drifts over minutes, and it then weighs on all of them alike."""
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for repeat in range(repeats + 1):
+        for name, run in contenders.items():
+            started = time.perf_counter()
+            run()
+            if repeat:
+                times[name].append(time.perf_counter() - started)
+    rates = {name: count / statistics.median(seconds) for name, seconds in times.items()}
+    for name, rate in rates.items():
+        print(f"{name:<52} {rate:>12,.0f} statements/s", flush=True)
+    return rates
+
+
 def compare(label: str, endpoint: str, auth: tuple[str, str] | None, count: int, page_size: int, repeats: int,
             scratch: Path) -> None:
-    print(f"\n{label}: {count:,} statements, {page_size} a page, median of {repeats}")
-    bare = measure("bare httpx paging loop", lambda: bare_loop(endpoint, auth, page_size), count, repeats)
-    tincan = measure("tincan RemoteLRS query/more", lambda: tincan_loop(endpoint, auth, page_size), count, repeats)
-    here = measure("xapi-pipeline pull, pages judged in-process", our_pull(endpoint, auth, page_size, scratch / label,
-                                                                          count, 0), count, repeats)
-    ours = measure("xapi-pipeline pull (default: worker process)", our_pull(endpoint, auth, page_size,
-                                                                           scratch / label, count, None), count, repeats)
+    print(f"\n{label}: {count:,} statements, {page_size} a page, median of {repeats}, contenders in turn")
+    bare, tincan, here, ours = interleaved({
+        "bare httpx paging loop": lambda: bare_loop(endpoint, auth, page_size),
+        "tincan RemoteLRS query/more": lambda: tincan_loop(endpoint, auth, page_size),
+        "xapi-pipeline pull, pages judged in-process": our_pull(endpoint, auth, page_size, scratch / label, count, 0),
+        "xapi-pipeline pull (default: worker process)": our_pull(endpoint, auth, page_size, scratch / label, count,
+                                                                 None),
+    }, count, repeats).values()
     print(f"  tincan / bare = {tincan / bare:.2f}; in-process / bare = {here / bare:.2f} "
           f"(overhead {100 * (bare / here - 1):+.0f}%); ours / bare = {ours / bare:.2f} "
           f"(overhead {100 * (bare / ours - 1):+.0f}%)")
