@@ -83,9 +83,12 @@ def commit_parts(ingestor: Ingestor, batch_id: str, ingested_at: datetime, parts
 
 
 def spare_cores() -> int:
-    """Cores this process may use beyond the one it runs on."""
+    """Cores this process may use that nothing else keeps busy: beyond the one it runs on, less the
+    recent load (on a shared machine, or one that also runs the LRS, a worker would only take
+    turns with this process for the same cores)."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(0, usable - 1)
+    busy = round(os.getloadavg()[0]) if hasattr(os, "getloadavg") else 0
+    return max(0, usable - max(1, busy))
 
 
 class WorkerPool:

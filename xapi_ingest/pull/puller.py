@@ -251,6 +251,8 @@ class Puller:
 
     ``workers`` is how many processes judge pages: 0 judges them in this process, None picks (one
     or two when the machine has a core to spare, once the pull has proved larger than a few pages).
+    Without a spare core a worker only takes turns with this process: on a loaded 2-core machine
+    that also ran the LRS, a pull with a worker measured 0.72x the bare loop, in-process 0.83x.
     """
 
     def __init__(
