@@ -20,7 +20,7 @@ from xapi_ingest.lake.normalize import derived_statement_id
 from xapi_ingest.lake.query import connect
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.pull.client import split_page
-from xapi_ingest.pull.puller import page_records
+from xapi_ingest.pull.judging import page_records
 from xapi_ingest.xapi.reader import records_with_origin
 from xapi_ingest.xapi.samples import realistic_statements
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.poison import GOOD, POISON, with_extension
 from xapi_ingest.pull.client import split_page
-from xapi_ingest.pull.puller import page_records
+from xapi_ingest.pull.judging import page_records
 from xapi_ingest.xapi.decode import MAX_DEPTH, decode_statement
 from xapi_ingest.xapi.reader import read_records
 from xapi_ingest.xapi.rules import NOT_TOLERABLE, RULES

@@ -23,33 +23,25 @@ off depends on how its decoder happens to buffer, which slices cannot reproduce)
 the encoding before any work starts.
 
 Memory: at most ``2 × workers`` slices are in flight, plus the parts of the batch being gathered;
-the plan itself is a few numbers per slice. Workers start from a ``forkserver``: forking a process
-that runs threads (Airflow's task runner, the catalog's connection pool) can copy a held lock.
-They import the reader, validator and normalizer, not the storage stack.
+the plan itself is a few numbers per slice. The pool, and how a worker judges, are
+:mod:`~xapi_ingest.lake.workers`'s, shared with the LRS puller.
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from importlib.machinery import ModuleSpec
 from pathlib import Path
 
-import pyarrow as pa
-
-from xapi_ingest.lake.ingest import Batch, IngestCounts, Ingestor, Quarantine, new_batch_id
+from xapi_ingest.lake.ingest import IngestCounts, Ingestor, new_batch_id
+from xapi_ingest.lake.workers import Judging, Part, WorkerPool, commit_parts
 from xapi_ingest.xapi.decode import MALFORMED, decode_statement
 from xapi_ingest.xapi.reader import RawRecord, open_text, read_ndjson_lines
-from xapi_ingest.xapi.validator import ValidationMode
 
 RECORDS_PER_SLICE = 5_000  # a few MB of statements: worth a round trip, small enough to keep every core busy
 _READ = 8 << 20
@@ -77,18 +69,7 @@ class Job:
     slice: Slice
     batch_id: str
     ingested_at: datetime
-    source: str
-    mode: ValidationMode
-    tolerate: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Part:
-    """A worker's verdicts on one slice: its statement rows and quarantine rows."""
-
-    statements: pa.Table
-    quarantine: list[dict[str, object]]
-    read: int
+    judging: Judging
 
 
 def ingest_file(
@@ -112,39 +93,22 @@ def ingest_file(
         return ingestor.ingest(records(), batch_id, on_batch)
     started = time.perf_counter()
     writer = _Writer(ingestor, batch_id or new_batch_id(), on_batch)
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])  # imported once in the server, not once per worker
-    with ProcessPoolExecutor(min(workers, len(slices)), mp_context=context) as pool:
+    pool = WorkerPool(min(workers, len(slices)), __name__)  # this module is imported once in the forkserver
+    try:
         in_flight: deque[tuple[Slice, Future[Part]]] = deque()
         for number, part in enumerate(slices):
-            with _main_not_imported_by_workers():  # a worker may start at any submit
-                in_flight.append((part, pool.submit(judge, writer.job(path, part))))
+            in_flight.append((part, pool.submit(judge, writer.job(path, part))))
             if number == 0:
                 writer.prepare()
             if len(in_flight) >= 2 * workers:
                 writer.take(*_result(in_flight.popleft()))
         while in_flight:
             writer.take(*_result(in_flight.popleft()))
+    finally:
+        pool.close()
     total = writer.finish()
     total.elapsed_seconds = time.perf_counter() - started
     return total
-
-
-@contextmanager
-def _main_not_imported_by_workers() -> Iterator[None]:
-    """Start workers without running the program that started them again.
-
-    A new process re-imports the parent's main script (as ``__mp_main__``) unless the main module
-    is named ``__main__``; for ``xapi-pipeline`` that is the whole CLI, for Airflow its task runner.
-    The workers need only this module, so while they start the main module says it is ``__main__``.
-    """
-    main = sys.modules["__main__"]
-    spec = getattr(main, "__spec__", None)
-    main.__spec__ = ModuleSpec("__main__", None)
-    try:
-        yield
-    finally:
-        main.__spec__ = spec
 
 
 def _result(pending: tuple[Slice, Future[Part]]) -> tuple[Slice, Part]:
@@ -167,9 +131,7 @@ class _Writer:
         if number not in self.batches:  # stamped when its first slice is sent, as a batch is when it starts
             self.batches[number] = (f"{self.batch_id}-{number:05d}", datetime.now(UTC))
         batch_id, ingested_at = self.batches[number]
-        ingestor = self.ingestor
-        return Job(str(path.resolve()), str(path), part, batch_id, ingested_at, ingestor.source,
-                   ingestor.validator.mode, ingestor.tolerate)
+        return Job(str(path.resolve()), str(path), part, batch_id, ingested_at, Judging.of(self.ingestor))
 
     def prepare(self) -> None:
         """Open the catalog (and import the storage stack, seconds under load) while the workers start,
@@ -197,20 +159,13 @@ class _Writer:
     def _commit(self) -> None:
         assert self.number is not None
         batch_id, ingested_at = self.batches.pop(self.number)
-        quarantine = Quarantine(self.ingestor.source, batch_id, ingested_at)
-        quarantine.rows = [row for part in self.parts for row in part.quarantine]
-        statements = pa.concat_tables([part.statements for part in self.parts])
-        self.total.add(self.ingestor.commit_rows(statements, quarantine, sum(part.read for part in self.parts)))
+        self.total.add(commit_parts(self.ingestor, batch_id, ingested_at, self.parts))
         self.parts = []
 
 
 def judge(job: Job) -> Part:
     """In a worker: read one slice's bytes and judge its records into one batch's rows."""
-    ingestor = _judging_ingestor(job.source, job.mode, job.tolerate)
-    batch = Batch(job.source, job.batch_id, job.ingested_at)
-    for record in slice_records(Path(job.path), job.slice):
-        ingestor.add(batch, job.origin, record)
-    return Part(batch.columns.to_table(), batch.quarantine.rows, batch.read)
+    return job.judging.part(job.batch_id, job.ingested_at, job.origin, slice_records(Path(job.path), job.slice))
 
 
 def slice_records(path: Path, part: Slice) -> Iterator[RawRecord]:
@@ -220,11 +175,6 @@ def slice_records(path: Path, part: Slice) -> Iterator[RawRecord]:
         text = data.read(part.end - part.start).decode("utf-8")
     lines = io.StringIO(text, newline="")  # splits lines exactly as the file reader's text stream does
     return read_ndjson_lines(lines, lines_before=part.lines_before, records_before=part.records_before)
-
-
-@cache
-def _judging_ingestor(source: str, mode: ValidationMode, tolerate: frozenset[str]) -> Ingestor:
-    return Ingestor(None, source, mode, tolerate)
 
 
 def plan_slices(path: Path, batch_size: int, records_per_slice: int, *, read_size: int = _READ) -> list[Slice] | None:

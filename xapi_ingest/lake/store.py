@@ -18,7 +18,6 @@ the newcomer goes to the quarantine with rule ``lake.id-conflict`` so nothing is
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import logging
 import random
@@ -32,7 +31,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
@@ -40,10 +38,10 @@ from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from xapi_ingest.lake import ledger
+from xapi_ingest.lake.digest import digests
 from xapi_ingest.lake.layout import LakeLayout, check_source_id
 from xapi_ingest.lake.location import LakeLocation, strip_scheme
 from xapi_ingest.lake.schema import TABLES, TableSpec
-from xapi_ingest.xapi.vocabulary import LRS_ASSIGNED
 
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
@@ -95,18 +93,6 @@ def batch_filter(batch_ids: list[str]) -> BooleanExpression:
     from pyiceberg.expressions import In
 
     return In("batch_id", batch_ids)  # type: ignore[call-arg, arg-type]  # pydantic model: mypy sees fields, not __init__
-
-
-def content_digest(raw: str) -> str:
-    """What must match for a repeat to be a duplicate: not what an LRS assigns on storing, and
-    not the letter case of the id (UUIDs compare case-insensitively), nor the order of keys."""
-    value = msgspec.json.decode(raw)
-    if type(value) is dict:
-        for key in LRS_ASSIGNED:
-            value.pop(key, None)
-        if type(value.get("id")) is str:
-            value["id"] = value["id"].lower()
-    return hashlib.sha256(msgspec.json.encode(value, order="sorted")).hexdigest()
 
 
 def _retrying(attempt: Callable[[], T]) -> T:
@@ -263,18 +249,20 @@ class Lake:
         """Upsert normalized statements in one commit; returns what was written, skipped and in conflict.
 
         The batch inventory gets one entry per ``batch_id`` among the rows written (an ingest
-        commits one batch at a time; a migration commits many at once).
+        commits one batch at a time; a migration commits many at once). Rows judged in worker
+        processes carry their content digests (:func:`~xapi_ingest.lake.digest.with_digests`);
+        for others they are computed here.
         """
         check_source_id(source)
         table, repeats = first_per_key(table, "statement_id")
         if table.num_rows == 0:
             return WriteResult()
         ids = table["statement_id"].to_pylist()
-        digests = [content_digest(raw) for raw in table["raw_json"].to_pylist()]
-        first = dict(zip(ids, digests, strict=True))  # each kept row's digest, computed once
-        in_batch_conflicts = [(sid, raw) for sid, raw in zip(repeats["statement_id"].to_pylist(),
-                                                              repeats["raw_json"].to_pylist(), strict=True)
-                              if content_digest(raw) != first[sid]]
+        kept = digests(table)
+        first = dict(zip(ids, kept, strict=True))
+        in_batch_conflicts = [(sid, raw) for sid, digest, raw in zip(repeats["statement_id"].to_pylist(), digests(repeats),
+                                                                     repeats["raw_json"].to_pylist(), strict=True)
+                              if digest != first[sid]]
         rows = TABLES["statements"].with_partitions(table, source, "stored")
 
         def attempt() -> WriteResult:
@@ -284,14 +272,14 @@ class Lake:
             new = rows
             if known:
                 result.duplicates += len(known)
-                result.conflicts += [(sid, raw) for sid, digest, raw in zip(ids, digests, table["raw_json"].to_pylist(),
+                result.conflicts += [(sid, raw) for sid, digest, raw in zip(ids, kept, table["raw_json"].to_pylist(),
                                                                             strict=True)
                                      if sid in known and known[sid][0] != digest]
                 new = rows.filter(pc.invert(pc.is_in(rows["statement_id"], value_set=pa.array(list(known)))))
             if new.num_rows == 0:
                 return result
             registered = [{"statement_id": sid, "content_sha256": digest}
-                          for sid, digest in zip(ids, digests, strict=True) if sid not in known]
+                          for sid, digest in zip(ids, kept, strict=True) if sid not in known]
             committed_at = datetime.now(UTC).isoformat()
             batches = [{"batch_id": row["batch_id"], "source": source, "rows": row["batch_id_count"],
                         "committed_at": committed_at}

@@ -1,10 +1,12 @@
 """Incremental, restartable pulls from one LRS into the lake.
 
 The order of operations is what makes a kill -9 harmless: pages are fetched (in a background
-thread, so network waits overlap validation and Parquet writes), committed to the lake in
-chunks through the same :class:`~xapi_ingest.lake.ingest.Ingestor` as file ingests, and only then is
-the watermark moved. A re-run after any failure re-reads at most the uncommitted pages, and the
-upsert by statement id turns the repeats into counted duplicates.
+thread, so network waits overlap validation and Parquet writes), judged (in a worker process,
+so that page N+1 is decoded, validated and normalized while page N commits; see
+:class:`_PageJudge`), committed to the lake in chunks, in order, through the same
+:class:`~xapi_ingest.lake.ingest.Ingestor` as file ingests, and only then is the watermark moved.
+A re-run after any failure re-reads at most the uncommitted pages, and the upsert by statement id
+turns the repeats into counted duplicates.
 
 Real LRSs differ from the spec (``../shared/reference/xapi-rules.md`` §4-5), so the puller
 checks what it can and says so in its log:
@@ -22,22 +24,28 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import CancelledError, Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-from xapi_ingest.lake.ingest import Batch, IngestCounts, Ingestor, new_batch_id
+from xapi_ingest.lake.ingest import IngestCounts, Ingestor, new_batch_id
 from xapi_ingest.lake.store import Lake
+from xapi_ingest.lake.workers import Judging, Part, WorkerPool, commit_parts, spare_cores
 from xapi_ingest.pull.client import LRSClient, MoreLinkExpired, Page
+from xapi_ingest.pull.judging import JudgedPage, Observed, PageJob, judge_page
 from xapi_ingest.pull.probe import probe_since_field
 from xapi_ingest.pull.sources import Source
 from xapi_ingest.pull.watermark import Cursor, PullState, load_state, save_state
-from xapi_ingest.xapi.reader import RawRecord, decoded_record
-from xapi_ingest.xapi.timestamps import parse_timestamp
 
 log = logging.getLogger(__name__)
 
 MAX_RESTARTS = 3  # expired `more` links in one run before giving up
+# A pull judges its pages itself until it has received this many statements and more are to come:
+# starting a worker costs about what judging a few thousand statements does.
+WORKERS_AFTER = 2_000
 
 
 @dataclass(frozen=True)
@@ -129,38 +137,123 @@ class _Prefetcher:
 
 
 @dataclass
-class _Query:
+class _Query(Observed):
     """Progress through one logical query (possibly resumed from an earlier run's cursor)."""
 
-    since: datetime | None
     consistent_through: datetime | None = None  # of the first response, as the spec advises
     resumed: bool = False  # continued from a saved cursor (its first response came in an earlier run)
-    max_stored: datetime | None = None
-    max_timestamp: datetime | None = None
-    in_stored_order: bool = True
-    since_violations: int = 0  # statements with stored <= since: the LRS does not filter on stored
-
-    def observe(self, statement: object) -> None:
-        if type(statement) is not dict:
-            return
-        stored = _moment(statement.get("stored"))
-        stamp = _moment(statement.get("timestamp"))
-        if stored is not None:
-            if self.max_stored is not None and stored < self.max_stored:
-                self.in_stored_order = False
-            if self.since is not None and stored <= self.since:
-                self.since_violations += 1
-            self.max_stored = max(filter(None, (self.max_stored, stored)))
-        if stamp is not None:
-            self.max_timestamp = max(filter(None, (self.max_timestamp, stamp)))
 
 
-def _moment(value: object) -> datetime | None:
-    return parse_timestamp(value) if isinstance(value, str) else None
+@dataclass(frozen=True)
+class _Judged:
+    """A page with its judgement, and the batch it belongs to."""
+
+    page: Page
+    job: PageJob  # names the batch
+    closes_batch: bool  # the batch is committed after this page (unless the budget ends the run sooner)
+    verdict: JudgedPage
+
+
+class _PageJudge:
+    """Judges pages in their order, in worker processes (up to ``2 × workers`` pages ahead of the commits)
+    or in this process.
+
+    Which batch a page joins is decided as it is sent to be judged, from what is known by then
+    (the statements in the batch so far, whether more pages follow), as the single-process puller
+    decided it; a budget can only end a run after a page, so it never moves a page to another batch.
+    """
+
+    def __init__(self, judging: Judging, since: datetime | None, run_id: str, commit_every: int,
+                 workers: int | None) -> None:
+        self.judging, self.since, self.run_id, self.commit_every = judging, since, run_id, commit_every
+        self.workers = min(2, spare_cores()) if workers is None else workers
+        self.start_after = WORKERS_AFTER if workers is None else 0
+        self.wait_for_workers = workers is not None  # asked for: every page goes to a worker
+        self.pool: WorkerPool | None = None
+        self.received = self.pages = 0
+        self.batch: tuple[str, datetime, int] | None = None  # id, ingest time and statements of the open batch
+
+    def judged(self, pages: Iterable[Page]) -> Iterator[_Judged]:
+        """Each page judged, in order. A failure to fetch a page is raised after the pages before it."""
+        in_flight: deque[tuple[Page, PageJob, bool, Future[JudgedPage]]] = deque()
+        failure: Exception | None = None
+        source = iter(pages)
+        while True:
+            try:
+                page = next(source)
+            except StopIteration:
+                break
+            except Exception as exc:  # the LRS gave up: what was fetched before is still committed
+                failure = exc
+                break
+            in_flight.append(self._send(page))
+            if len(in_flight) > (2 * self.workers if self.pool else 0):
+                yield self._take(*in_flight.popleft())
+        while in_flight:
+            yield self._take(*in_flight.popleft())
+        if failure is not None:
+            raise failure
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def _send(self, page: Page) -> tuple[Page, PageJob, bool, Future[JudgedPage]]:
+        self.pages += 1
+        self.received += len(page.statements)
+        if self.batch is None:
+            self.batch = (f"{self.run_id}-p{self.pages:06d}", datetime.now(UTC), 0)
+        batch_id, ingested_at, size = self.batch
+        size += len(page.statements)  # one record per statement
+        closes = size >= self.commit_every or not page.more
+        self.batch = None if closes else (batch_id, ingested_at, size)
+        job = PageJob(self.judging, page.url, page.statements, self.since, batch_id, ingested_at)
+        return page, job, closes, self._judge(job, more_to_come=bool(page.more))
+
+    def _judge(self, job: PageJob, *, more_to_come: bool) -> Future[JudgedPage]:
+        if self.pool is None and self.workers and more_to_come and self.received >= self.start_after:
+            self.pool = WorkerPool(self.workers, "xapi_ingest.pull.judging")
+            self.pool.start_in_background()  # pages are judged here until a worker answers
+        if self.pool is not None and self.wait_for_workers:
+            self.pool.ready.wait()
+        if self.pool is not None and self.pool.ready.is_set():
+            if self.pool.failure is None:
+                try:
+                    return self.pool.submit(judge_page, job)
+                except BrokenProcessPool as exc:
+                    self.pool.failure = exc
+            self._give_up_workers()
+        here: Future[JudgedPage] = Future()
+        here.set_result(judge_page(job))
+        return here
+
+    def _take(self, page: Page, job: PageJob, closes: bool, future: Future[JudgedPage]) -> _Judged:
+        try:
+            verdict = future.result()
+        except (BrokenProcessPool, CancelledError) as exc:  # judging is repeatable: judge the page here
+            if self.pool is not None:
+                self.pool.failure = exc
+                self._give_up_workers()
+            verdict = judge_page(job)
+        return _Judged(page, job, closes, verdict)
+
+    def _give_up_workers(self) -> None:
+        assert self.pool is not None and self.pool.failure is not None
+        log.warning("%s: judging pages in this process: the worker processes failed (%s)",
+                    self.judging.source, self.pool.failure)
+        self.pool.close()
+        self.workers = 0
+        self.pool = None
 
 
 class Puller:
-    """Pulls one source into the lake; construct per run."""
+    """Pulls one source into the lake; construct per run.
+
+    ``workers`` is how many processes judge pages: 0 judges them in this process, None picks (one
+    or two when the machine has a core to spare, once the pull has proved larger than a few pages).
+    Without a spare core a worker only takes turns with this process: on a loaded 2-core machine
+    that also ran the LRS, a pull with a worker measured 0.72x the bare loop, in-process 0.83x.
+    """
 
     def __init__(
         self,
@@ -169,9 +262,10 @@ class Puller:
         client: LRSClient,
         budget: Budget = NO_BUDGET,
         on_progress: Callable[[PullSummary], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.source, self.lake, self.client, self.budget = source, lake, client, budget
-        self.on_progress = on_progress
+        self.on_progress, self.workers = on_progress, workers
         self.ingestor = Ingestor(lake, source.id, "auto", source.tolerate)
 
     def run(self) -> PullSummary:
@@ -180,28 +274,29 @@ class Puller:
         summary = PullSummary(self.source.id, watermark_before=_iso(state.stored_watermark))
         self._check_capabilities(state, summary)
         query = self._start_query(state, summary)
-        batch_id = new_batch_id()
         prefetcher = _Prefetcher(self._pages(state, query, summary))
-        batch: Batch | None = None
+        judge = _PageJudge(Judging.of(self.ingestor), query.since, new_batch_id(), self.source.commit_every, self.workers)
+        parts: list[Part] = []
         try:
-            for page in prefetcher:  # validation here overlaps the download of the next pages
+            for judged in judge.judged(prefetcher):  # judging overlaps the download of the next pages
+                page = judged.page
                 summary.pages += 1
                 if summary.pages == 1:
                     if not query.resumed:
                         query.consistent_through = page.consistent_through
                     self._note_consistent_through(state, page, summary)
-                batch = batch or self.ingestor.new_batch(f"{batch_id}-p{summary.pages:06d}")
-                for origin, record in self._records(page, query):
-                    self.ingestor.add(batch, origin, record)
+                query.absorb(judged.verdict.observed)
+                parts.append(judged.verdict.part)
                 budget_spent = page.more and self.budget.exhausted(summary.pages, started)
-                if batch.read >= self.source.commit_every or not page.more or budget_spent:
-                    self._commit(batch, summary)
-                    batch = None
+                if judged.closes_batch or budget_spent:
+                    self._commit(judged.job, parts, summary)
+                    parts = []
                     self._advance(state, query, page)
                 if budget_spent:
                     summary.backlog_remaining = True
                     break
         finally:
+            judge.close()
             prefetcher.close()
             summary.retries = self.client.retries
             summary.elapsed_seconds = time.monotonic() - started
@@ -288,15 +383,9 @@ class Puller:
                 log.warning("%s: a more link expired; restarting the query from since=%s", self.source.id, query.since)
                 page = self.client.query(query.since)
 
-    @staticmethod
-    def _records(page: Page, query: _Query) -> Iterator[tuple[str, RawRecord]]:
-        for record in page_records(page.statements):
-            query.observe(record.value)
-            yield page.url, record
-
-    def _commit(self, batch: Batch, summary: PullSummary) -> None:
-        summary.counts.add(self.ingestor.commit(batch))
-        summary.batch_ids.append(batch.batch_id)
+    def _commit(self, last: PageJob, parts: list[Part], summary: PullSummary) -> None:
+        summary.counts.add(commit_parts(self.ingestor, last.batch_id, last.ingested_at, parts))
+        summary.batch_ids.append(last.batch_id)
         if self.on_progress:
             self.on_progress(summary)
 
@@ -322,21 +411,8 @@ class Puller:
         save_state(self.lake, state)
 
 
-def page_records(statements: list[bytes]) -> Iterator[RawRecord]:
-    """The records of one page's statements, judged by the same decode as a file's lines.
-
-    Bytes that are not UTF-8 are kept (as U+FFFD) for the quarantine and judged malformed.
-    """
-    for index, raw in enumerate(statements):
-        try:
-            yield decoded_record(index, 0, raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            text = raw.decode("utf-8", errors="replace")
-            yield RawRecord(index, 0, text, error=f"statement {index} is not UTF-8: {exc}")
-
-
 def pull(source: Source, lake: Lake, client: LRSClient, budget: Budget = NO_BUDGET,
-         on_progress: Callable[[PullSummary], None] | None = None) -> PullSummary:
+         on_progress: Callable[[PullSummary], None] | None = None, workers: int | None = None) -> PullSummary:
     """Pull new statements of ``source`` into ``lake``: the function the CLI and the DAG call."""
-    return Puller(source, lake, client, budget, on_progress).run()
+    return Puller(source, lake, client, budget, on_progress, workers).run()
 
