@@ -30,10 +30,12 @@ class Observed:
     min_stored: datetime | None = None  # what tells whether a later page comes in order after this one
 
     def observe(self, statement: object) -> None:
-        if type(statement) is not dict:
-            return
-        stored = _moment(statement.get("stored"))
-        stamp = _moment(statement.get("timestamp"))
+        if type(statement) is dict:
+            self.observe_moments(statement.get("stored"), statement.get("timestamp"))
+
+    def observe_moments(self, stored_text: object, timestamp_text: object) -> None:
+        stored = _moment(stored_text)
+        stamp = _moment(timestamp_text)
         if stored is not None:
             if self.max_stored is not None and stored < self.max_stored:
                 self.in_stored_order = False
@@ -46,7 +48,10 @@ class Observed:
 
     def observing(self, records: Iterable[RawRecord]) -> Iterator[RawRecord]:
         for record in records:
-            self.observe(record.value)
+            if record.fast is not None:  # read from the typed decode: ``value`` would decode the statement again
+                self.observe_moments(record.fast.stored, record.fast.timestamp)
+            else:
+                self.observe(record.value)
             yield record
 
     def absorb(self, later: Observed) -> None:
