@@ -61,6 +61,9 @@ def test_a_lake_with_daily_partitions_evolves_and_keeps_every_row(tmp_path: Path
     daily = lake.catalog.load_table("xapi.statements")
     daily.append(spec.with_partitions(batch.columns.to_table(), "moodle-a", "stored"))
     assert len(data_files(lake)) == 20
+    assert lake.dataset("statements").count_rows() == 40
+    reader_view = {field.name: field.transform for field in Lake(tmp_path / "lake").table("statements").spec().fields}
+    assert reader_view["stored_date"] == IdentityTransform()  # readers leave the catalog as it is
 
     counts = Ingestor(lake, "moodle-a").ingest(spread_over_days(60, days=60, offset=40))
     assert counts.valid == 60

@@ -172,15 +172,20 @@ class Lake:
     def engine(self) -> Engine:
         return self.catalog.engine
 
-    def table(self, name: str) -> Table:
-        """The named table, created (with its partitioning) by whoever asks first."""
+    def table(self, name: str, writing: bool = False) -> Table:
+        """The named table, created (with its partitioning) by whoever asks first.
+
+        A writer also moves a table created with daily partitions to monthly ones; a reader never
+        changes the catalog (it may hold read-only credentials, and Iceberg reads every spec).
+        """
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
 
         identifier = f"{NAMESPACE}.{name}"
 
         def load_or_create() -> Table:
             try:
-                return _by_month(self.catalog.load_table(identifier), TABLES[name])
+                table = self.catalog.load_table(identifier)
+                return _by_month(table, TABLES[name]) if writing else table
             except NoSuchTableError:
                 pass
             with contextlib.suppress(NamespaceAlreadyExistsError):
@@ -233,7 +238,7 @@ class Lake:
         writes get a transaction of their own.
         """
         def attempt() -> None:
-            table = self.table(name)
+            table = self.table(name, writing=True)
             landed: list[bool] = []
             with ledger.in_commit(self.engine, [*writes, lambda _: landed.append(True)]), warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Delete operation did not match any records")  # handled below
@@ -284,7 +289,7 @@ class Lake:
             batches = [{"batch_id": row["batch_id"], "source": source, "rows": row["batch_id_count"],
                         "committed_at": committed_at}
                        for row in new.group_by("batch_id").aggregate([("batch_id", "count")]).to_pylist()]
-            statements = self.table("statements")
+            statements = self.table("statements", writing=True)
             with ledger.in_commit(self.engine, [
                 lambda connection: connection.execute(insert(ledger.STATEMENT_IDS), registered),
                 lambda connection: connection.execute(insert(ledger.BATCHES), batches),
@@ -314,7 +319,7 @@ class Lake:
             if new.num_rows == 0:
                 return set()
             written = new["quarantine_key"].to_pylist()
-            quarantine = self.table("quarantine")
+            quarantine = self.table("quarantine", writing=True)
             with ledger.in_commit(self.engine, [lambda connection: connection.execute(
                     insert(ledger.QUARANTINE_KEYS), [{"quarantine_key": key} for key in written])]):
                 append_rows(quarantine, new, TABLES["quarantine"].partition_by)

@@ -130,10 +130,14 @@ def _main_not_imported_by_workers() -> Iterator[None]:
     is named ``__main__``; for ``xapi-pipeline`` that is the whole CLI, for Airflow its task runner.
     The workers need only the judging modules, so while they start the main module says it is ``__main__``.
     """
-    main = sys.modules["__main__"]
-    spec = getattr(main, "__spec__", None)
-    main.__spec__ = ModuleSpec("__main__", None)
-    try:
-        yield
-    finally:
-        main.__spec__ = spec
+    with _MAIN_SPEC_LOCK:  # one process-wide attribute: two threads starting workers must not interleave
+        main = sys.modules["__main__"]
+        spec = getattr(main, "__spec__", None)
+        main.__spec__ = ModuleSpec("__main__", None)
+        try:
+            yield
+        finally:
+            main.__spec__ = spec
+
+
+_MAIN_SPEC_LOCK = threading.Lock()

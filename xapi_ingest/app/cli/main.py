@@ -87,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--workers", type=_positive, default=usable_cores(),
                         help="processes that read and validate a plain NDJSON file while this one writes "
                              "(default: the usable cores, %(default)s; 1 = one process). A gzip file, a JSON "
-                             "array and a file of a few thousand statements use one process. The Airflow DAGs "
-                             "pull with one process per task: their worker slots already share out the cores")
+                             "array and a file of a few thousand statements use one process. (A pull judges pages in "
+                             "one worker process when a core is free.)")
     ingest.add_argument("--no-publish", action="store_true",
                         help=f"do not check and publish to the analyst zone (it needs {KEY_ENV})")
     _add_skip_gate_option(ingest)
@@ -192,6 +192,8 @@ def _print_verdict(out, fmt: str, path: Path, record: RawRecord, issues: list[Is
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
     from xapi_ingest.lake.ingest import Ingestor
     from xapi_ingest.publish.privacy import MissingKeyError
     from xapi_ingest.xapi.reader import InputError
@@ -208,6 +210,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         counts = _ingest_with_progress(ingestor, args.file, args.workers, breaks)
     except InputError as exc:
         print(f"error: {exc} (batches before this point are committed; re-run after fixing)", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    except BrokenProcessPool:  # a worker killed (out of memory, a signal): what was committed stays
+        print("error: a worker process died (out of memory?); batches before this point are committed; "
+              "re-run, with fewer --workers or a smaller --batch-size", file=sys.stderr)
         return ExitCode.UNUSABLE
     _print_counts(counts)
     for message in breaks:
