@@ -18,13 +18,12 @@ import contextlib
 import json
 import random
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import _checkout  # noqa: F401  (tests/ comes from the checkout)
-from bench_ingest import pin_to, usable_cores
+from bench_ingest import pin_to, timed_seconds, usable_cores
 
 from devtools.synthetic.varied import varied_statements
 from xapi_ingest.lake.ingest import Ingestor
@@ -48,13 +47,7 @@ def varied(count: int, seed: int) -> list[str]:
 def seconds(run: Callable[[], object], repeats: int) -> float:
     """Best wall time of ``repeats`` runs after one warm-up: on a shared machine the others' load
     only ever adds time, so the minimum is the least disturbed figure."""
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return timed_seconds(run, repeats, summary=min)
 
 
 @contextlib.contextmanager

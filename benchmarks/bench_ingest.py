@@ -67,15 +67,16 @@ def write_sample(path: Path, count: int, kind: str = "varied", seed: int = 7) ->
             out.write(encode(statement) + b"\n")
 
 
-def timed_seconds(run: Callable[[], object], repeats: int) -> float:
-    """The median of ``repeats`` runs, after one warm-up run."""
+def timed_seconds(run: Callable[[], object], repeats: int,
+                  summary: Callable[[list[float]], float] = statistics.median) -> float:
+    """The ``summary`` (median unless said) of ``repeats`` runs' times, after one warm-up run."""
     run()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
         run()
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return summary(times)
 
 
 def timed_rate(run: Callable[[], object], count: int, repeats: int) -> float:
