@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.reporting.i18n import Language
 from xapi_ingest.common.config import load_yaml_model
 
 EvidenceLevel = Literal["system_verified", "host_attested", "self_declared"]
@@ -144,7 +145,11 @@ class Plausibility(_Model):
     measured_min_ratio: float = Field(ge=0, le=1)
 
 
+Labels = dict[Language, str]  # a name as each report language shows it; missing languages show the key
+
+
 class Category(_Model):
+    label: Labels = {}
     match: CategoryMatch
     evidence: Evidence = Evidence()
     hours: Hours
@@ -160,6 +165,7 @@ class Cap(_Model):
 
 
 class Bucket(_Model):
+    label: Labels = {}
     cap: Cap = Cap()
 
 
@@ -181,6 +187,14 @@ class Dedup(_Model):
     overlap_precedence: list[str] = Field(min_length=1)
 
 
+class Reports(_Model):
+    default_language: Language = "ru"
+    institution_languages: dict[str, Language] = {}  # institution_id -> the language its reports are written in
+
+    def language_of(self, institution_id: str) -> Language:
+        return self.institution_languages.get(institution_id, self.default_language)
+
+
 class Policy(_Model):
     policy: PolicyInfo
     units: Units = Units()
@@ -193,6 +207,7 @@ class Policy(_Model):
     requirement: Requirement
     continuity: Continuity = Continuity()
     dedup: Dedup
+    reports: Reports = Reports()
     sha256: str = ""  # of the file's bytes, filled by load_policy
 
     @model_validator(mode="after")
@@ -207,6 +222,11 @@ class Policy(_Model):
         if set(self.dedup.overlap_precedence) != known:
             raise ValueError(f"dedup.overlap_precedence must list every bucket exactly once: {sorted(known)}")
         return self
+
+    def label(self, kind: Literal["category", "bucket"], name: str, language: Language) -> str:
+        """The council's name for a category or bucket in ``language`` (the policy file holds the translations)."""
+        entry = (self.categories if kind == "category" else self.buckets).get(name)
+        return entry.label.get(language, name) if entry is not None else name
 
     @property
     def step_ms(self) -> int:

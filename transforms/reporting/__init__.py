@@ -1,0 +1,1 @@
+"""What people read: message catalogues and formatting shared by the credit and sequences reports."""
