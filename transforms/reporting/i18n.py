@@ -118,4 +118,4 @@ def translator(language: str) -> Translator:
     """A fresh translator (its own ``missing`` set) for one of :data:`LANGUAGES`."""
     if language not in LANGUAGES:
         raise ValueError(f"unknown report language {language!r}: choose one of {', '.join(LANGUAGES)}")
-    return Translator(language, _compiled(language))  # type: ignore[arg-type]
+    return Translator(language, _compiled(language))
