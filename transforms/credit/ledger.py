@@ -21,6 +21,7 @@ from transforms.credit.evidence import Evidence, gather_evidence
 from transforms.credit.ordering import apply_caps, mark_repeats, remove_overlap
 from transforms.credit.periods import academic_year_label, academic_year_start_year, cycle_label, cycle_start_year
 from transforms.credit.policy import Policy
+from transforms.credit.reasons import explain
 
 LIST_COLUMNS = ("evidence_statement_ids", "lrs_sources", "authorities", "reason_codes")  # space-separated in frames
 HOUR_COLUMNS = ("hours_measured", "hours_designated", "hours_computed", "hours_rounded", "hours_weighted",
@@ -55,45 +56,6 @@ def _with_periods_and_institution(ledger: pd.DataFrame, memberships: pa.Table, p
     return ledger
 
 
-def _explanations(ledger: pd.DataFrame, policy: Policy) -> list[str]:
-    unit = policy.unit_ms
-    texts = {
-        "statement_voided": "evidence voided by a later statement; no credit",
-        "authority_not_allowed": "sent by an LRS authority that is not on the allow-list; no credit",
-        "unlisted_resource": "resource not in the registry; 0 h until the quality monitor lists it",
-        "approval_pending": "resource approval pending; 0 h for now",
-        "registry_tier_weight_zero": "registry tier {tier} (rating {rating}) has weight 0; flagged to the quality monitor",
-        "clock_skew": "timestamp is later than the LRS stored time by more than the allowed skew; held for review",
-        "self_declared_requires_approval": "self-declared evidence; needs approval",
-        "not_passed": "assessment not passed (score {score} below mastery {mastery})",
-        "move_on_not_met": "completion rule not met (no completed/passed evidence)",
-        "attendance_below_ratio": "attended {ratio:.0%} of the scheduled time; below the required ratio",
-        "unique_watch_below_ratio": "watched {watched:.0f} s of the video; below the required share",
-        "below_minimum_increment": "{computed:.2f} h computed; below the minimum creditable increment",
-        "insufficient_engagement": "{interactions} interactions during the event; {needed} needed",
-        "implausibly_fast": "measured {measured:.2f} h against {designated:.2f} h designated; held for review",
-        "credit_unit_already_credited": "this credit unit was already credited in the period; counted once",
-        "time_already_credited": "time already credited to a higher-precedence activity ({overlap:.2f} h overlap)",
-        "bucket_cap_reached": "{after:.2f} h eligible, {credited:.2f} h credited, {capped:.2f} h over the {bucket} cap",
-        "partial_overlap": "{credited:.2f} h credited after removing {overlap:.2f} h of overlapping time",
-        "": "{credited:.2f} h credited to {bucket}",
-    }
-    columns = zip(ledger["reason"], ledger["registry_tier"], ledger["registry_rating"], ledger["score_scaled"],
-                  ledger["mastery_scaled"], ledger["attendance_ratio"], ledger["unique_watch_s"],
-                  ledger["hours_computed_ms"] / unit, ledger["interactions"], ledger["interactions_needed"],
-                  ledger["hours_measured_ms"] / unit, ledger["hours_designated_ms"] / unit, ledger["hours_overlap_ms"] / unit,
-                  ledger["hours_after_overlap_ms"] / unit, ledger["hours_credited_ms"] / unit,
-                  ledger["hours_capped_ms"] / unit, ledger["bucket"], strict=True)
-    return [
-        texts[reason].format(tier=tier, rating=rating, score=score, mastery=mastery, ratio=ratio, watched=watched,
-                             computed=computed, interactions=interactions, needed=needed, measured=measured,
-                             designated=designated, overlap=overlap, after=after, credited=credited, capped=capped,
-                             bucket=bucket)
-        for (reason, tier, rating, score, mastery, ratio, watched, computed, interactions, needed, measured,
-             designated, overlap, after, credited, capped, bucket) in columns
-    ]
-
-
 LEDGER_COLUMNS = [
     "ledger_id", "run_id", "computed_at", "policy_id", "policy_version", "policy_sha256", "registry_snapshot_id",
     "statement_watermark_stored", "teacher_id", "institution_id", "evidence_level", "credit_unit_id", "activity_iri",
@@ -114,12 +76,12 @@ def build_ledger(statements: pads.Dataset, policy: Policy, registry: pa.Table, i
     ledger = mark_repeats(ledger, policy)
     ledger = remove_overlap(ledger, evidence.wall_segments, policy)
     ledger = apply_caps(ledger, policy)
-    ledger["explanation"] = _explanations(ledger, policy)
     late = ledger["late_arrival"].fillna(False).to_numpy(bool)
     ledger["reason_codes"] = (ledger["reason"] + np.where(late, " late_arrival", "")).str.strip()
     for column in HOUR_COLUMNS:  # exact: every value is a multiple of the step, or a measured figure
         values = np.nan_to_num(ledger[f"{column}_ms"].astype("float64").to_numpy(), nan=np.nan)
         ledger[column] = np.round(values / policy.unit_ms, 6)
+    ledger["explanation"] = explain(ledger, policy)
     ledger = ledger.rename(columns={"statement_ids": "evidence_statement_ids"})
     ledger = ledger.assign(
         run_id=provenance.run_id, computed_at=provenance.computed_at, policy_id=policy.policy.id,

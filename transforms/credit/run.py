@@ -16,9 +16,11 @@ import pyarrow.parquet as pq
 from transforms.credit.ledger import Provenance, build_ledger, ledger_table, new_run_id
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
-from transforms.credit.report import write_csv, write_institution_report, write_statements, write_workbook
+from transforms.credit.report import write_institution_report
 from transforms.credit.results import CreditRunSummary
 from transforms.credit.roster import load_roster
+from transforms.credit.spreadsheets import write_csv, write_workbook
+from transforms.credit.statements import write_statements
 from transforms.credit.summaries import institution_summaries, teacher_summaries
 from transforms.credit.versions import (
     STAGING_PREFIX,
