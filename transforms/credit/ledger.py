@@ -62,8 +62,8 @@ LEDGER_COLUMNS = [
     "activity_title", "provider_name", "kind", "category", "method", "bucket", "registry_tier", "registry_rating",
     "approval_ref", "tier_flag", "activity_start", "activity_end", "academic_year", "pd_cycle_id", "evidence_statement_ids",
     "primary_statement_id", "statements", "lrs_sources", "authorities", "score_scaled", "mastery_scaled",
-    "attendance_ratio", "interactions", "unique_watch_s", *HOUR_COLUMNS, "weight", "status", "reason_codes",
-    "explanation", "duplicate_of", "late_arrival",
+    "attendance_ratio", "interactions", "interactions_needed", "unique_watch_s", *HOUR_COLUMNS, "weight", "status",
+    "reason_codes", "explanation", "duplicate_of", "late_arrival",
 ]
 
 

@@ -98,14 +98,15 @@ def _fields(ledger: pd.DataFrame, policy: Policy, numbers: PlainNumbers | Transl
 def explain(ledger: pd.DataFrame, policy: Policy, t: Translator | None = None) -> pd.Series:
     """The plain-language reason of each ledger row; in ``t``'s language, else English with Python's formats.
 
-    ``ledger`` needs ``reason`` (one code) and the hour columns in hours; rows are grouped by
-    reason, so the cost is one ``str.format`` per row.
+    ``ledger`` is the ledger as built or as written (``reason`` or else the first of
+    ``reason_codes`` decides); rows are grouped by reason, so the cost is one ``str.format`` per row.
     """
     numbers: PlainNumbers | Translator = t if t is not None else PlainNumbers()
     language = t.language if t is not None else "en"
     fields = _fields(ledger, policy, numbers, lambda name: policy.label("bucket", name, language))
     out = pd.Series("", index=ledger.index, dtype=object)
-    for reason, rows in ledger.groupby("reason", sort=False).groups.items():
+    reasons = ledger["reason"] if "reason" in ledger else first_reason(ledger["reason_codes"])
+    for reason, rows in ledger.groupby(reasons, sort=False).groups.items():
         template = REASONS[str(reason)].text
         template = t(template) if t is not None else template
         out.loc[rows] = [template.format(**values) for values in fields.loc[rows].to_dict("records")]

@@ -194,3 +194,21 @@ def test_ledger_expectation_suite_names_real_columns_and_holds(world):
                 assert (ledger[kwargs["column_A"]] >= ledger[kwargs["column_B"]]).all()
             elif kind == "expect_column_values_to_be_unique":
                 assert ledger[kwargs["column"]].is_unique
+
+
+def test_every_row_says_why_in_plain_words_in_each_language(world):
+    """The issue's example: "3 interactions during the event; 5 needed", read from the written ledger."""
+    from transforms.credit.policy import load_policy
+    from transforms.credit.reasons import explain
+    from transforms.reporting.i18n import translator
+
+    polls, sixty = row(world, "w55e-0"), row(world, "w55v-0")
+    assert polls["explanation"] == "3 interactions during the event; 5 were needed for this many hours."
+    assert sixty["explanation"] == "Attended 67\u00a0% of the scheduled time, less than the share required."
+    ledger, policy = world["ledger"], load_policy(POLICY)
+    russian = translator("ru")
+    texts = explain(ledger, policy, russian)
+    assert texts[polls.name] == "Действий во время мероприятия: 3; для такого количества часов нужно 5."
+    kazakh = translator("kk")
+    assert "қажет" in explain(ledger, policy, kazakh)[polls.name]
+    assert texts.str.len().min() > 0 and not russian.missing and not kazakh.missing
