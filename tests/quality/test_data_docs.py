@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -11,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from tests.quality.test_gate import FRESH, _ingest
+from tests.reporting.browser import require_chromium
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.quality.gate import check_batches
 from xapi_ingest.quality.suites import load_suite
 from xapi_ingest.xapi.samples import realistic_statements
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 class _AssetLinks(HTMLParser):
@@ -93,11 +91,11 @@ def test_each_expectation_shows_its_severity(site):
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium to render the page (apt-get install chromium)")
 def test_the_index_renders_its_table_in_a_browser_without_network(site, tmp_path):
+    chromium = require_chromium()
     # The index's tables are built in the browser by bootstrap-table: without its scripts the page is empty.
     # The proxy and resolver rules make any attempt to reach the network fail.
-    browser = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
                f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
     index = (site / "index.html").as_uri()
