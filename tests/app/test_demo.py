@@ -55,6 +55,7 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path, inst
         assert {row[0] for row in con.execute("SELECT statement_id FROM quarantine").fetchall()} == rejected
     pulled_at = pull_states(lake)
     assert len(pulled_at) == len(build(teachers=20).by_lrs)  # one state per platform LRS
+    assert_institution_folders_read_well(out / "reports" / "credit", tmp_path / "screenshots")
     data_tables = ("statements", "quarantine", "analyst_statements")
     snapshots = {table: lake.snapshot_id(table) for table in data_tables}
 
@@ -67,6 +68,29 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path, inst
     again = pull_states(lake)
     assert all(again[source] != state for source, state in pulled_at.items())  # every LRS was pulled again
     assert {table: lake.snapshot_id(table) for table in data_tables} == snapshots  # no new commit to any of them
+
+
+def assert_institution_folders_read_well(credit: Path, screenshots: Path) -> None:
+    """Every institution's report and a statement of participation, in its language, open in Chromium with
+    nothing cut off at laptop or A4 width (the policy gives the demo's institutions kk, ru and en)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.reporting.browser import CHROMIUM_ARGS, page_problems, require_chromium
+    from transforms.credit.policy import load_policy
+
+    policy = load_policy(REPO_ROOT / "config" / "credit" / "policy.yaml")
+    folders = sorted((credit / "versions" / (credit / "LATEST").read_text().strip() / "institutions").iterdir())
+    assert {policy.reports.language_of(folder.name) for folder in folders} == {"kk", "ru", "en"}
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
+        for folder in folders:
+            assert f'lang="{policy.reports.language_of(folder.name)}"' in (folder / "report.html").read_text()
+            pages = [folder / "report.html", sorted((folder / "statements").glob("*.html"))[0]]
+            for page in pages:
+                problems += page_problems(browser, page, screenshots / folder.name)
+        browser.close()
+    assert problems == []
 
 
 def test_a_failing_child_process_is_reported_in_its_own_words(tmp_path: Path) -> None:
