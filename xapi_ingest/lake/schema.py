@@ -141,10 +141,18 @@ def _partitioned(columns: list[tuple[str, pa.DataType, str]], date: tuple[str, s
 
 
 ANALYST_TABLE = "analyst_statements"
+# Where the roster resolves the actor: analysts join one teacher across platforms by teacher_key.
+ANALYST_TEACHER_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("teacher_key", pa.string(), "'t_' + keyed pseudonym of the roster's teacher id (one per teacher across "
+                                 "platforms and accounts); null when the roster does not know the actor"),
+    ("institution_id", pa.string(), "the actor's institution in the roster on the statement's UTC timestamp date; "
+                                    "null when the roster does not know the actor or has no membership then"),
+]
 _STORED_DATE = ("stored_date", "UTC date stored by the LRS (ingest date when unknown); partition")
 TABLES: dict[str, TableSpec] = {
     "statements": _partitioned(STATEMENT_COLUMNS, _STORED_DATE),
     "quarantine": _partitioned(QUARANTINE_COLUMNS, ("ingest_date", "UTC date of ingest; partition")),
-    ANALYST_TABLE: _partitioned([c for c in STATEMENT_COLUMNS if c[0] not in ANALYST_DROPPED], _STORED_DATE),
+    ANALYST_TABLE: _partitioned([*(c for c in STATEMENT_COLUMNS if c[0] not in ANALYST_DROPPED),
+                                 *ANALYST_TEACHER_COLUMNS], _STORED_DATE),
     "void_ledger": TableSpec(_schema(VOID_LEDGER_COLUMNS)),
 }

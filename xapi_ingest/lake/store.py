@@ -175,8 +175,9 @@ class Lake:
     def table(self, name: str, writing: bool = False) -> Table:
         """The named table, created (with its partitioning) by whoever asks first.
 
-        A writer also moves a table created with daily partitions to monthly ones; a reader never
-        changes the catalog (it may hold read-only credentials, and Iceberg reads every spec).
+        A writer also brings a table made by an older version up to date (monthly partitions instead
+        of daily ones, columns added since); a reader never changes the catalog (it may hold
+        read-only credentials, and Iceberg reads every spec and every schema).
         """
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
 
@@ -185,7 +186,7 @@ class Lake:
         def load_or_create() -> Table:
             try:
                 table = self.catalog.load_table(identifier)
-                return _by_month(table, TABLES[name]) if writing else table
+                return _with_new_columns(_by_month(table, TABLES[name]), TABLES[name]) if writing else table
             except NoSuchTableError:
                 pass
             with contextlib.suppress(NamespaceAlreadyExistsError):
@@ -410,6 +411,25 @@ def _by_month(table: Table, spec: TableSpec) -> Table:
     with table.update_spec() as partitioning:
         partitioning.remove_field(date)
         partitioning.add_field(date, MonthTransform(), f"{date}_month")
+    return table.refresh()
+
+
+def _with_new_columns(table: Table, spec: TableSpec) -> Table:
+    """Add the columns a newer version defines (the analyst zone's ``teacher_key``) to a table
+    made before, at the place a new table has them, so ``SELECT *`` reads alike on old and new lakes.
+
+    Files written before keep their columns and read the new ones as null; nothing is rewritten.
+    """
+    present = {field.name for field in table.schema().fields}
+    missing = [name for name in spec.schema.names if name not in present]
+    if not missing:
+        return table
+    with table.update_schema() as update:
+        update.union_by_name(spec.iceberg_arrow_schema())
+        for name in reversed(missing):  # each lands before a column already in place
+            following = spec.schema.names[spec.schema.get_field_index(name) + 1:]
+            if following:
+                update.move_before(name, following[0])
     return table.refresh()
 
 

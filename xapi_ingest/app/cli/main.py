@@ -47,6 +47,12 @@ def _add_skip_gate_option(parser: argparse.ArgumentParser) -> None:
                              "`check` still checks them and withdraws a failing batch)")
 
 
+def _existing_file(text: str) -> Path:
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return Path(text)
+
+
 def _positive(text: str) -> int:
     """argparse type: a whole number of at least 1."""
     if not text.isdigit() or int(text) < 1:
@@ -100,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                     f"batches that passed into the analyst zone with the key in {KEY_ENV}. Exit 1 when a batch is held.",
     )
     add_lake_argument(pub)
-    pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
+    pub.add_argument("--rebuild", action="store_true",
+                     help="rewrite the whole zone (after a key rotation, or to re-derive teacher keys from a new roster)")
+    pub.add_argument("--roster", type=_existing_file, metavar="CSV",
+                     help="teacher roster giving each statement a teacher_key and institution_id "
+                          "(default: XAPI_CREDIT_ROSTER, the roster credit reads, where it exists)")
     _add_skip_gate_option(pub)
 
     sql = commands.add_parser(
@@ -268,6 +278,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from xapi_ingest.publish.privacy import MissingKeyError, publish
 
     lake: Lake = args.lake
+    if args.roster:  # the one setting the publish steps read, so --rebuild and the gate's publish agree
+        args.settings = args.settings.model_copy(update={"credit_roster": args.roster})
     try:
         if args.rebuild:  # after a key rotation: the zone is rewritten from what passed the gate
             publish(lake, pseudonymizer(args.settings), rebuild=True)
