@@ -120,6 +120,13 @@ class TableSpec:
     schema: pa.Schema
     partition_by: tuple[str, ...] = ()
 
+    def partition_fields(self) -> list[tuple[str, str, str]]:
+        """(column, Iceberg transform, partition field name): the source as it is, the date by month."""
+        if not self.partition_by:
+            return []
+        source, date = self.partition_by
+        return [(source, "identity", source), (date, "month", f"{date}_month")]
+
     def iceberg_arrow_schema(self) -> pa.Schema:
         """The schema pyiceberg turns into the table's: descriptions become column docs."""
         return pa.schema([f.with_metadata({"doc": (f.metadata or {}).get(b"description", b"")}) for f in self.schema])

@@ -381,15 +381,14 @@ def _partition_runs(rows: pa.Table, partition_by: tuple[str, ...]) -> list[pa.Ta
 
 def _create(catalog: SqlCatalog, identifier: str, spec: TableSpec) -> Table:
     """Create the table and its partitioning in one commit (a reader never sees it unpartitioned)."""
-    from pyiceberg.transforms import MonthTransform
+    from pyiceberg.transforms import parse_transform
 
     with catalog.create_table_transaction(identifier, schema=spec.iceberg_arrow_schema(),
                                           properties=_TABLE_PROPERTIES) as transaction:
         if spec.partition_by:
-            source, date = spec.partition_by
             with transaction.update_spec() as partitioning:
-                partitioning.add_identity(source)
-                partitioning.add_field(date, MonthTransform(), f"{date}_month")
+                for column, transform, name in spec.partition_fields():
+                    partitioning.add_field(column, parse_transform(transform), name)
     return catalog.load_table(identifier)
 
 

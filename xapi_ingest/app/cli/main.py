@@ -129,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("rules", help="list validation rule ids",
                         description="List every rule id with what it checks.")
     schema = commands.add_parser("schema", help="print the documented lake schema",
-                                 description="Print each column of a lake table with its meaning.")
-    schema.add_argument("--table", choices=("statements", "quarantine"), default="statements")
+                                 description="Print each column of a lake table with its type and meaning, "
+                                             "partition columns included (with their Iceberg transform).")
+    schema.add_argument("--table", choices=("statements", "quarantine", "analyst_statements", "void_ledger"),
+                        default="statements")
 
     pull = commands.add_parser(
         "pull", help="pull new statements from configured LRSs into the lake",
@@ -363,11 +365,16 @@ def cmd_rules(_: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
+    """Every column a reader gets, the partition columns too, each with how Iceberg partitions by it."""
+    from xapi_ingest.lake.schema import TABLES
 
-    columns = STATEMENT_COLUMNS if args.table == "statements" else QUARANTINE_COLUMNS
-    for name, dtype, text in columns:
-        print(f"{name:<26} {dtype!s:<24} {text}")
+    spec = TABLES[args.table]
+    partitions = {column: f"partition field {name} = {transform}({column})"
+                  for column, transform, name in spec.partition_fields()}
+    for field in spec.schema:
+        text = (field.metadata or {}).get(b"description", b"").decode()
+        note = f" [{partitions[field.name]}]" if field.name in partitions else ""
+        print(f"{field.name:<26} {field.type!s:<24} {text}{note}")
     return ExitCode.OK
 
 
