@@ -46,6 +46,7 @@ from xapi_ingest.lake.schema import TABLES, TableSpec
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
 log = logging.getLogger(__name__)
@@ -216,14 +217,21 @@ class Lake:
         Readers get a lazy dataset, not a materialized table: DuckDB, pandas and polars scan only
         the columns and partitions a query needs. Partition columns come back typed.
         """
-        table = self.table(name)
-        paths = []
-        for task in table.scan(snapshot_id=snapshot_id).plan_files():
+        return self.files_dataset(name, self.data_files(name, snapshot_id))
+
+    def data_files(self, name: str, snapshot_id: int | None = None) -> list[DataFile]:
+        """The table's live data files at ``snapshot_id`` (default the current one), with their partitions."""
+        files = []
+        for task in self.table(name).scan(snapshot_id=snapshot_id).plan_files():
             if task.delete_files:  # never written here (copy-on-write); a foreign writer's deletes would be ignored
                 raise ValueError(f"table {name} has delete files; compact it with a tool that applies them")
-            paths.append(strip_scheme(task.file.file_path))
-        return pads.dataset(paths, schema=TABLES[name].schema, format="parquet",
-                            filesystem=self.location.filesystem())
+            files.append(task.file)
+        return files
+
+    def files_dataset(self, name: str, files: list[DataFile]) -> pads.Dataset:
+        """Some of the table's data files as a pyarrow dataset in the table's schema (absent columns read as null)."""
+        return pads.dataset([strip_scheme(file.file_path) for file in files], schema=TABLES[name].schema,
+                            format="parquet", filesystem=self.location.filesystem())
 
     def read_batches(self, name: str, batch_ids: list[str]) -> pa.Table:
         """The rows of the given ingest batches (files of other batches are skipped by their statistics)."""

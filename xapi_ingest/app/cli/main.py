@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from transforms.credit.cli import add_credit_parser
 from transforms.sequences import cli as sequences_cli
-from xapi_ingest.app.cli.lake import add_lake_parsers, add_verify_parser
+from xapi_ingest.app.cli.lake import add_export_parser, add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import add_quality_parsers
 from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE, usable_cores
@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quality_parsers(commands)
     add_lake_parsers(commands)
     add_verify_parser(commands)
+    add_export_parser(commands)
     sequences_cli.add_parsers(commands)
     add_credit_parser(commands)
     return parser
@@ -425,7 +426,7 @@ _COMMANDS = {
     "validate": f"{__name__}:cmd_validate", "ingest-file": f"{__name__}:cmd_ingest",
     **{name: f"{__name__}:cmd_{name}" for name in ("publish", "sql", "pull", "rules", "schema", "sample")},
     **{name: f"xapi_ingest.app.cli.quality:cmd_{name}" for name in ("check", "release")},
-    **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify")},
+    **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify", "export")},
     "lsa": "transforms.sequences.cli:cmd_lsa", "sequences": "transforms.sequences.cli:cmd_sequences",
     "credit": "transforms.credit.cli:cmd_credit",
 }
@@ -437,7 +438,7 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 # Commands that only read or tidy a lake: a mistyped --lake is an error, not a new empty lake.
-_READERS = frozenset({"sql", "check", "release", "verify", "compact"})  # credit checks its config first
+_READERS = frozenset({"sql", "export", "check", "release", "verify", "compact"})  # credit checks its config first
 
 
 def main(argv: Sequence[str] | None = None) -> int:
