@@ -12,6 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from xapi_ingest.app.cli.main import main
+from xapi_ingest.app.settings import Settings
+from xapi_ingest.app.steps import check_and_publish
+from xapi_ingest.common.config import ConfigError
 from xapi_ingest.lake.holds import BatchInventory
 from xapi_ingest.lake.ingest import Ingestor
 from xapi_ingest.lake.query import connect
@@ -148,8 +151,7 @@ def test_an_old_analyst_table_gains_the_columns_and_rebuild_fills_them(tmp_path:
     assert table.refresh().scan().to_arrow().num_rows == len(STATEMENTS)  # pyiceberg reads old and new files alike
 
 
-def test_publish_takes_the_roster_from_the_option_or_the_setting(tmp_path: Path, roster: Path, monkeypatch,
-                                                                  capsys) -> None:
+def test_publish_takes_the_roster_from_the_option(tmp_path: Path, roster: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)  # no config/credit/roster.csv here: without a roster, keys are null
     monkeypatch.setenv("XAPI_PSEUDONYM_KEY", KEY.decode())
     lake_path = str(tmp_path / "lake")
@@ -161,13 +163,19 @@ def test_publish_takes_the_roster_from_the_option_or_the_setting(tmp_path: Path,
     assert main(["publish", "--lake", lake_path, "--skip-quality-gate", "--rebuild", "--roster", str(roster)]) == 0
     assert sum(row["teacher_key"] is not None for row in _analyst_rows(Lake(lake_path)).values()) == 5
 
-    monkeypatch.setenv("XAPI_CREDIT_ROSTER", str(roster))  # the setting credit and the ingest DAG read
-    (tmp_path / "lake2").mkdir()
-    _ingest_all(Lake(tmp_path / "lake2"), tmp_path)
-    assert main(["publish", "--lake", str(tmp_path / "lake2"), "--skip-quality-gate"]) == 0
-    assert sum(row["teacher_key"] is not None for row in _analyst_rows(Lake(tmp_path / "lake2")).values()) == 5
-
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["publish", "--lake", lake_path, "--roster", str(tmp_path / "missing.csv")])
     assert "no such file" in capsys.readouterr().err
+
+
+def test_the_ingest_dag_publishes_with_the_roster_credit_reads(tmp_path: Path, roster: Path) -> None:
+    """The DAG's check-and-publish step reads XAPI_CREDIT_ROSTER; a roster set but missing is an error."""
+    environment = {"XAPI_LAKE": str(tmp_path / "lake"), "XAPI_PSEUDONYM_KEY": KEY.decode(),
+                   "XAPI_REPORTS": str(tmp_path / "reports"), "XAPI_CREDIT_ROSTER": str(roster)}
+    _ingest_all(Lake(tmp_path / "lake"), tmp_path)
+    with pytest.raises(ConfigError, match="XAPI_CREDIT_ROSTER"):
+        check_and_publish(Settings.from_env({**environment, "XAPI_CREDIT_ROSTER": str(tmp_path / "gone.csv")}), [])
+    assert check_and_publish(Settings.from_env(environment), [])["published_batches"] == 2
+    rows = _analyst_rows(Lake(tmp_path / "lake"))
+    assert [rows[s["id"]]["institution_id"] for _, s, _ in STATEMENTS] == [expected for _, _, expected in STATEMENTS]
