@@ -26,6 +26,7 @@ from transforms.credit.versions import (
     STAGING_PREFIX,
     VersionRecord,
     commit_version,
+    continuity_changes,
     exclusive_versions,
     fingerprint,
     read_manifest,
@@ -36,7 +37,7 @@ from xapi_ingest.lake.store import Lake
 
 
 def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, institutions: pd.DataFrame,
-                   evidence, policy, version: int, statements: bool) -> None:
+                   evidence, policy, version: int, statements: bool, continuity: pd.DataFrame) -> None:
     folder.mkdir(parents=True)
     pq.write_table(ledger_table(ledger), folder / "ledger.parquet")
     for name, frame in (("teacher_summary", teachers), ("institution_summary", institutions)):
@@ -44,6 +45,7 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
         write_csv(frame, folder / f"{name}.csv")
     write_csv(evidence.unlisted_resources, folder / "review_queue.csv")
     write_csv(evidence.unmatched_actors, folder / "unmatched_actors.csv")
+    write_csv(continuity, folder / "continuity_changes.csv")
     by_institution = dict(iter(ledger.groupby("institution_id", sort=False)))
     for institution_id, own_teachers in teachers.groupby("institution_id", sort=False):
         if institution_id == "unassigned":
@@ -56,6 +58,7 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
         write_csv(own_ledger.drop(columns="run_id"), target / "ledger.csv")
         write_csv(own_teachers, target / "teachers.csv")
         write_csv(own_summary, target / "institution_summary.csv")
+        write_csv(continuity[continuity["institution_id"] == institution_id], target / "continuity_changes.csv")
         write_workbook(target / "credit_summary.xlsx", own_summary, own_teachers, own_ledger, policy)
         write_institution_report(target, str(institution_id), own_summary, own_teachers, own_ledger, policy, version)
         if statements:
@@ -102,10 +105,12 @@ def run_credit(lake: Lake, policy_path: str | Path, registry_path: str | Path, r
                                     elapsed_seconds=time.perf_counter() - started, **common)
         version = latest.version + 1 if latest else 1
         previous = version_dir(out_dir, latest.version) if latest else None
-        teachers, institutions = stamp_summaries(teachers, institutions, version, previous, policy.sha256)
+        teachers, institutions = stamp_summaries(teachers, institutions, version, previous, policy)
+        continuity = continuity_changes(teachers, previous)
         staging = out_dir / f"{STAGING_PREFIX}{run_id}"
         try:
-            _write_outputs(staging, ledger, teachers, institutions, evidence, policy, version, statements_of_participation)
+            _write_outputs(staging, ledger, teachers, institutions, evidence, policy, version, statements_of_participation,
+                           continuity)
             record = VersionRecord(
                 version=version, run_id=run_id, computed_at=computed_at.isoformat(), fingerprint=print_,
                 policy_version=policy.policy.version, policy_sha256=policy.sha256, registry_snapshot_id=snapshot_id,

@@ -1,10 +1,12 @@
 """Versioned outputs: a run that changes anything writes a new version; nothing is edited in place.
 
 ``OUT/versions.json`` lists every version with its inputs (policy hash, registry snapshot,
-statement watermark) and the version it supersedes. Each summary row carries a content id, and
-when a teacher's or institution's figures change (a voided completion, a late statement, an
-approved resource) its new row names the id of the row it supersedes. A run whose ledger is
-identical to the latest version's writes nothing, so re-running is harmless.
+statement watermark) and the version it supersedes. Each summary row carries a content id of its
+credited figures, and when a teacher's or institution's figures change (a voided completion, a
+late statement, an approved resource) its new row names the id of the row it supersedes. Changes
+of continuity alone (the data cutoff moved) supersede nothing: ``continuity_changes.csv`` lists
+them. A run whose ledger is identical to the latest version's writes nothing, so re-running is
+harmless.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transforms.credit.policy import Policy
 from xapi_ingest.common.atomic import write_text_atomically
 
 MANIFEST = "versions.json"
@@ -73,18 +76,24 @@ def _content_id(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def stamp_summaries(teachers: pd.DataFrame, institutions: pd.DataFrame, version: int,
-                    previous: Path | None, policy_sha256: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add summary_id, summary_version and supersedes_summary_id (the previous row, when it differs)."""
+                    previous: Path | None, policy: Policy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add summary_id, summary_version and supersedes_summary_id (the previous row, when its figures differ).
+
+    The content id covers the credited figures only (total, per bucket, capped, pending). Continuity
+    (the gap up to the data cutoff) is left out on purpose: the cutoff moves with every statement
+    anyone sends, and restating unchanged hours would tell a director that figures changed.
+    """
     stamped = []
     for frame, key, name, content in (
-        (teachers, _TEACHER_KEY, "teacher_summary.parquet", ["ledger_checksum", "credited_total", "capped_hours",
-                                                             "pending_items", "longest_gap_days"]),
-        (institutions, _INSTITUTION_KEY, "institution_summary.parquet", ["teachers_in_scope", "hours_total",
-                                                                         "capped_hours", "pending_items",
-                                                                         "quality_rejected_items"]),
+        (teachers, _TEACHER_KEY, "teacher_summary.parquet",
+         ["credited_total", *(f"credited_{b}" for b in policy.buckets), "capped_hours", "pending_hours",
+          "pending_items"]),
+        (institutions, _INSTITUTION_KEY, "institution_summary.parquet",
+         ["teachers_in_scope", "hours_total", *(f"hours_{b}" for b in policy.buckets), "capped_hours", "pending_hours",
+          "pending_items", "quality_rejected_items"]),
     ):
         frame = frame.copy()
-        frame["summary_id"] = _content_id(frame.assign(_policy=policy_sha256), [*key, *content, "_policy"])
+        frame["summary_id"] = _content_id(frame.assign(_policy=policy.sha256), [*key, *content, "_policy"])
         frame["summary_version"] = version
         frame["supersedes_summary_id"] = None
         if previous is not None and (previous / name).exists():
@@ -96,6 +105,28 @@ def stamp_summaries(teachers: pd.DataFrame, institutions: pd.DataFrame, version:
             frame = frame.drop(columns="_previous")
         stamped.append(frame)
     return stamped[0], stamped[1]
+
+
+CONTINUITY = ["last_credited_activity", "longest_gap_days", "continuity_flag"]
+
+
+def continuity_changes(teachers: pd.DataFrame, previous: Path | None) -> pd.DataFrame:
+    """Teacher rows whose continuity differs from the previous version's, with both values side by side.
+
+    This is where a moved data cutoff shows, instead of in restated summary rows.
+    """
+    columns = [*_TEACHER_KEY, *(f"{side}{name}" for name in CONTINUITY for side in ("previous_", ""))]
+    path = None if previous is None else previous / "teacher_summary.parquet"
+    if path is None or not path.exists():
+        return pd.DataFrame(columns=columns)
+    before = pd.read_parquet(path, columns=[*_TEACHER_KEY, *CONTINUITY])
+    both = teachers[[*_TEACHER_KEY, *CONTINUITY]].merge(
+        before.rename(columns={name: f"previous_{name}" for name in CONTINUITY}), on=_TEACHER_KEY)
+    differs = pd.Series(False, index=both.index)
+    for name in CONTINUITY:
+        now, then = both[name], both[f"previous_{name}"]
+        differs |= (now != then) & ~(now.isna() & then.isna())
+    return both.loc[differs, columns].reset_index(drop=True)
 
 
 @contextmanager
