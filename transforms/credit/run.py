@@ -13,13 +13,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from transforms.credit.csv_tables import write_csv
 from transforms.credit.ledger import Provenance, build_ledger, ledger_table, new_run_id
 from transforms.credit.policy import load_policy
 from transforms.credit.registry import load_registry
 from transforms.credit.report import write_institution_report
 from transforms.credit.results import CreditRunSummary
 from transforms.credit.roster import load_roster
-from transforms.credit.spreadsheets import write_csv, write_workbook
+from transforms.credit.spreadsheets import write_workbook
 from transforms.credit.statements import write_statements
 from transforms.credit.summaries import institution_summaries, teacher_summaries
 from transforms.credit.versions import (
@@ -39,13 +40,14 @@ from xapi_ingest.lake.store import Lake
 def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, institutions: pd.DataFrame,
                    evidence, policy, version: int, statements: bool, continuity: pd.DataFrame) -> None:
     folder.mkdir(parents=True)
+    step = policy.units.rounding.step
     pq.write_table(ledger_table(ledger), folder / "ledger.parquet")
     for name, frame in (("teacher_summary", teachers), ("institution_summary", institutions)):
         frame.to_parquet(folder / f"{name}.parquet", index=False)
-        write_csv(frame, folder / f"{name}.csv")
-    write_csv(evidence.unlisted_resources, folder / "review_queue.csv")
-    write_csv(evidence.unmatched_actors, folder / "unmatched_actors.csv")
-    write_csv(continuity, folder / "continuity_changes.csv")
+        write_csv(frame, folder / f"{name}.csv", step)
+    write_csv(evidence.unlisted_resources, folder / "review_queue.csv", step)
+    write_csv(evidence.unmatched_actors, folder / "unmatched_actors.csv", step)
+    write_csv(continuity, folder / "continuity_changes.csv", step)
     by_institution = dict(iter(ledger.groupby("institution_id", sort=False)))
     for institution_id, own_teachers in teachers.groupby("institution_id", sort=False):
         if institution_id == "unassigned":
@@ -55,10 +57,10 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
         own_ledger = by_institution.get(institution_id, ledger.iloc[0:0])
         own_summary = institutions[institutions["institution_id"] == institution_id]
         pq.write_table(ledger_table(own_ledger), target / "ledger.parquet")
-        write_csv(own_ledger.drop(columns="run_id"), target / "ledger.csv")
-        write_csv(own_teachers, target / "teachers.csv")
-        write_csv(own_summary, target / "institution_summary.csv")
-        write_csv(continuity[continuity["institution_id"] == institution_id], target / "continuity_changes.csv")
+        write_csv(ledger_table(own_ledger).drop_columns("run_id"), target / "ledger.csv", step)
+        write_csv(own_teachers, target / "teachers.csv", step)
+        write_csv(own_summary, target / "institution_summary.csv", step)
+        write_csv(continuity[continuity["institution_id"] == institution_id], target / "continuity_changes.csv", step)
         write_workbook(target / "credit_summary.xlsx", own_summary, own_teachers, own_ledger, policy)
         write_institution_report(target, str(institution_id), own_summary, own_teachers, own_ledger, policy, version)
         if statements:

@@ -1,12 +1,10 @@
-"""The tables institutions open in a spreadsheet program: the XLSX workbook and the CSV files."""
+"""The workbook institutions open in a spreadsheet program (the CSV files are in csv_tables)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from transforms.credit.method import method_text
 from transforms.credit.policy import Policy
@@ -19,11 +17,6 @@ def _naive(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
             frame[column] = frame[column].dt.tz_convert("UTC").dt.tz_localize(None)
     return frame
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV through Arrow's writer: a ledger of a few hundred thousand rows in a second, not ten."""
-    pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), path)
 
 
 XLSX_LEDGER_MAX_ROWS = 20_000  # beyond this the ledger is for tools, not people: ledger.csv / ledger.parquet

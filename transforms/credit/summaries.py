@@ -129,7 +129,7 @@ def institution_summaries(teachers: pd.DataFrame, ledger: pd.DataFrame, policy: 
             SELECT institution_id, period_kind, period_id,
                    count(*) FILTER (WHERE status = 'quality_rejected') AS quality_rejected_items,
                    count(*) FILTER (WHERE registry_tier = 'C' AND status NOT IN ('voided', 'untrusted_source')) AS tier_C_uses,
-                   coalesce(sum(statements) FILTER (WHERE status = 'voided'), 0) AS voided_statements,
+                   CAST(coalesce(sum(statements) FILTER (WHERE status = 'voided'), 0) AS BIGINT) AS voided_statements,
                    count(*) FILTER (WHERE late_arrival) AS late_rows
             FROM rows GROUP BY ALL
         ), people AS (
@@ -143,7 +143,7 @@ def institution_summaries(teachers: pd.DataFrame, ledger: pd.DataFrame, policy: 
                    median(credited_total) AS median_hours, quantile_cont(credited_total, 0.1) AS p10_hours,
                    quantile_cont(credited_total, 0.9) AS p90_hours,
                    sum(capped_hours) AS capped_hours, sum(pending_hours) AS pending_hours,
-                   sum(pending_items) AS pending_items
+                   CAST(sum(pending_items) AS BIGINT) AS pending_items
             FROM teachers GROUP BY ALL
         )
         SELECT p.*, round(100.0 * p.teachers_requirement_met / nullif(p.teachers_in_scope, 0), 1) AS pct_requirement_met,
