@@ -1,12 +1,10 @@
 """Versioned outputs: a run that changes anything writes a new version; nothing is edited in place.
 
 ``OUT/versions.json`` lists every version with its inputs (policy hash, registry snapshot,
-statement watermark) and the version it supersedes. Each summary row carries a content id of its
-credited figures, and when a teacher's or institution's figures change (a voided completion, a
-late statement, an approved resource) its new row names the id of the row it supersedes. Changes
-of continuity alone (the data cutoff moved) supersede nothing: ``continuity_changes.csv`` lists
-them. A run whose ledger is identical to the latest version's writes nothing, so re-running is
-harmless.
+statement watermark) and the version it supersedes. Each summary row carries a content id, and
+when a teacher's or institution's figures change (a voided completion, a late statement, an
+approved resource) its new row names the id of the row it supersedes. A run whose ledger is
+identical to the latest version's writes nothing, so re-running is harmless.
 """
 
 from __future__ import annotations
