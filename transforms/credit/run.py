@@ -61,7 +61,7 @@ def _write_outputs(folder: Path, ledger: pd.DataFrame, teachers: pd.DataFrame, i
         write_csv(own_teachers, target / "teachers.csv", step)
         write_csv(own_summary, target / "institution_summary.csv", step)
         write_csv(continuity[continuity["institution_id"] == institution_id], target / "continuity_changes.csv", step)
-        write_workbook(target / "credit_summary.xlsx", own_summary, own_teachers, own_ledger, policy)
+        write_workbook(target / "credit_summary.xlsx", str(institution_id), own_summary, own_teachers, own_ledger, policy)
         write_institution_report(target, str(institution_id), own_summary, own_teachers, own_ledger, policy, version)
         if statements:
             write_statements(target / "statements", own_teachers, own_ledger, policy, version)
