@@ -41,4 +41,7 @@ class CreditRunSummary:
         if self.ledger_rows == 0 and self.unmatched_actors:
             return [f"warning: no statement's actor matches the roster; the {self.unmatched_actors} unmatched actors "
                     f"are listed in {self.output_dir / 'unmatched_actors.csv'} (check the roster's IFIs)"]
+        if self.ledger_rows == 0:  # a lake holding only quarantined statements, or none a rule credits
+            return ["warning: the lake holds no statement to credit, so every summary is empty "
+                    "(ingest or pull statements first; rejected ones are kept in the lake's quarantine)"]
         return []
