@@ -21,13 +21,13 @@ PENDING, REJECTED = ("pending_review",), ("below_threshold", "quality_rejected")
 def _scope(ledger: pd.DataFrame, members: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """(teacher, institution, period) rows: every membership overlapping an observed academic year,
     and the PD cycles that hold those years."""
+    columns = ["teacher_id", "display_name", "institution_id", "period_kind", "period_id", "period_start", "period_end"]
     years = sorted({int(label[:4]) for label in ledger["academic_year"].unique()})
-    if not years:
-        return pd.DataFrame(columns=["teacher_id", "display_name", "institution_id", "period_kind", "period_id",
-                                     "period_start", "period_end"])
     frame = members.merge(pd.DataFrame({"ay": years}), how="cross")
     ay_start, ay_end = period_bounds(frame["ay"], 1, policy)
     frame = frame[(pd.to_datetime(frame["member_from"]) < ay_end) & (pd.to_datetime(frame["member_to"]) > ay_start)]
+    if frame.empty:  # no statement yet, or no membership overlaps the years observed (everyone left before)
+        return pd.DataFrame(columns=columns)
     anchor = pd.to_datetime(frame["pd_cycle_start"])
     anchor_year = anchor.dt.year - ((anchor.dt.strftime("%m-%d") < policy.periods.academic_year_start).astype(int))
     frame = frame.assign(cycle=cycle_start_year(frame["ay"], anchor_year, policy))
@@ -44,7 +44,7 @@ def _scope(ledger: pd.DataFrame, members: pd.DataFrame, policy: Policy) -> pd.Da
         ends.append(end)
     scope["period_start"] = pd.concat(starts)
     scope["period_end"] = pd.concat(ends)
-    return scope[["teacher_id", "display_name", "institution_id", "period_kind", "period_id", "period_start", "period_end"]]
+    return scope[columns]
 
 
 def _bucket_columns(policy: Policy) -> str:

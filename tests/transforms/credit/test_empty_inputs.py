@@ -9,8 +9,15 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from devtools import REPO_ROOT
+from transforms.credit.ledger import LIST_COLUMNS
+from transforms.credit.policy import load_policy
+from transforms.credit.roster import load_roster
+from transforms.credit.summaries import institution_summaries, teacher_summaries
 from xapi_ingest.app.cli.main import main
 
 CONFIG = REPO_ROOT / "config" / "credit"
@@ -56,3 +63,34 @@ def test_the_command_itself_prints_no_traceback_for_a_missing_lake(tmp_path):
     assert result.returncode == 2
     assert result.stderr == f"error: no lake at {tmp_path / 'nowhere'}: ingest or pull statements into it first\n"
     assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def pieces(credit_run):
+    """The run's policy, ledger (list columns as the run's space-separated text) and roster memberships."""
+    folder = credit_run.output_dir.parents[2]
+    ledger = pd.read_parquet(credit_run.output_dir / "ledger.parquet")
+    for name in LIST_COLUMNS:
+        ledger[name] = ledger[name].map(" ".join)
+    return load_policy(folder / "policy.yaml"), ledger, load_roster(folder / "roster.csv")[1].to_pandas()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_summaries_of_any_part_of_the_ledger_and_roster_add_up(pieces, data):
+    """Any rows of a real ledger (none included) against any memberships of the roster (none included, or
+    none overlapping the activities' years: this used to fail in pd.concat): the summaries are built, and
+    every credited hour is in them once per period kind."""
+    policy, ledger, members = pieces
+    rows = data.draw(st.lists(st.sampled_from(range(len(ledger))), unique=True))
+    people = data.draw(st.lists(st.sampled_from(range(len(members))), unique=True))
+    part, roster = ledger.iloc[sorted(rows)], members.iloc[sorted(people)]
+    as_of = None if part.empty else part["statement_watermark_stored"].max()
+    teachers = teacher_summaries(part, roster, policy, as_of)
+    institutions = institution_summaries(teachers, part, policy, as_of)
+    for kind in ("academic_year", "pd_cycle"):
+        own = teachers[teachers["period_kind"] == kind]
+        assert own["credited_total"].sum() == pytest.approx(part["hours_credited"].sum())
+        assert institutions.loc[institutions["period_kind"] == kind, "hours_total"].sum() == pytest.approx(
+            own["credited_total"].sum())
+    assert set(teachers["teacher_id"]) >= set(part["teacher_id"])
