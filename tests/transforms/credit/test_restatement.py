@@ -32,6 +32,8 @@ def test_a_void_at_one_institution_restates_only_its_teacher(tmp_path):
     assert (restated["supersedes_summary_id"] == restated["summary_id_before"]).all()
     others = both[both["teacher_id"] != "T5"]
     assert (others["summary_id"] == others["summary_id_before"]).all()
+    institutions = pd.read_parquet(v2.output_dir / "institution_summary.parquet")
+    assert set(institutions.loc[institutions["supersedes_summary_id"].notna(), "institution_id"]) == {"S-42"}
 
     changes = pd.read_csv(v2.output_dir / "continuity_changes.csv")
     changed = changes.set_index(key)
