@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
@@ -63,7 +64,7 @@ class _Look:
 
     values: Sequence[object]
     number_format: str | None
-    width_text: Callable[[object], str]
+    width_text: Callable[[Any], str]  # a value as wide as it shows, for the column's width
 
 
 def _columns(template: list[str], policy: Policy, prefix: str) -> list[str]:
@@ -77,7 +78,7 @@ def _look(name: str, series: pd.Series, t: Translator, policy: Policy) -> _Look:
     if name in _PERCENT_POINTS or name in _FRACTIONS:
         scale = 100.0 if name in _PERCENT_POINTS else 1.0
         values = [None if pd.isna(v) else float(v) / scale for v in series]
-        return _Look(values, "0.0%", lambda v: f"{float(v) * 100:.1f} %")  # type: ignore[arg-type]
+        return _Look(values, "0.0%", lambda v: f"{v * 100:.1f} %")
     if pd.api.types.is_datetime64_any_dtype(series):
         moments = isinstance(series.dtype, pd.DatetimeTZDtype)
         plain = series.dt.tz_convert("UTC").dt.tz_localize(None) if moments else series
