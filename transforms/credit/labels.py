@@ -1,8 +1,9 @@
 """The names people read for the credit outputs' code names: columns, statuses, periods, tiers.
 
-Files for tools (Parquet, the ledger CSV) keep the code names; what a director or a teacher
-reads (HTML, PDF, the workbook, the institution CSVs' headers) shows these labels, translated
-through the message catalogues (``transforms/reporting/locales/*/LC_MESSAGES/credit_labels.po``).
+Files for tools (Parquet and every CSV) keep the code names, so a query written against one
+version works on the next; what a director or a teacher reads (HTML, PDF, the workbook) shows
+these labels, translated through the message catalogues
+(``transforms/reporting/locales/*/LC_MESSAGES/credit_labels.po``).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def _fields(ledger: pd.DataFrame, policy: Policy, numbers: PlainNumbers | Transl
     def formatted(column: str, digits: int, scale: float = 1.0, suffix: str = "") -> pd.Series:
         values = ledger[column].astype("float64") * scale
         distinct = {value: numbers.number(value, digits) + suffix for value in values.dropna().unique()}
-        return values.map(distinct).fillna("?")
+        return values.map(distinct).astype(object).where(values.notna(), "?")
 
     return pd.DataFrame({
         "tier": ledger["registry_tier"].fillna("?").astype(str),
