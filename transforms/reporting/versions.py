@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from xapi_ingest.common.atomic import write_text_atomically
 
@@ -30,8 +30,10 @@ _LOCK = ".versions.lock"
 class Record(Protocol):
     """A manifest entry: a dataclass with at least the version number."""
 
-    version: int
-    __dataclass_fields__: dict[str, Any]
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def version(self) -> int: ...
 
 
 def manifest_entries(out_dir: Path) -> list[dict[str, Any]]:
@@ -76,7 +78,7 @@ def commit_version(out_dir: Path, staging: Path, record: Record) -> Path:
     if target.exists():  # a crashed run left it but never reached the manifest: it is not a version
         shutil.rmtree(target)
     os.replace(staging, target)
-    entries = [*manifest_entries(out_dir), asdict(record)]  # type: ignore[call-overload]
+    entries = [*manifest_entries(out_dir), asdict(record)]
     write_text_atomically(json.dumps({"versions": entries}, indent=2), out_dir / MANIFEST)
     write_text_atomically(f"v{record.version:04d}\n", out_dir / LATEST)
     return target

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from transforms.reporting.i18n import Translator
 from transforms.sequences.clusters import DESIGN_LABEL
 from transforms.sequences.lsa import RESIDUAL_FORM_LABELS, ChiSquare, LsaResult
 from transforms.sequences.results import DimensionResult, GroupResult
@@ -142,7 +143,8 @@ def _dimension_section(result: DimensionResult, root: Path, threshold: float) ->
     return "\n".join(parts)
 
 
-def write_report(path: Path, scheme: Scheme, counts: dict[str, int], results: list[DimensionResult], zone: str) -> Path:
+def write_report(path: Path, scheme: Scheme, counts: dict[str, int], results: list[DimensionResult], zone: str,
+                 t: Translator) -> Path:
     intro = (
         f"<p>{counts['statements']} statements in the {_e(zone)} zone: {counts['in_scope']} behaviours in scope, "
         f"{counts['out_of_scope']} out of scope, {counts['voided']} voided or voiding (excluded), "
@@ -154,7 +156,7 @@ def write_report(path: Path, scheme: Scheme, counts: dict[str, int], results: li
     )
     body = "\n".join(_dimension_section(result, path.parent, scheme.threshold) for result in results)
     path.write_text(
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Behaviour sequences</title>"
+        f"<!doctype html><html lang='{t.language}'><head><meta charset='utf-8'><title>Behaviour sequences</title>"
         f"<style>{_STYLE}</style></head><body><h1>Collaborative-scenario behaviour sequences</h1>{intro}{body}</body></html>\n",
         encoding="utf-8",
     )

@@ -1,5 +1,8 @@
 """``run_sequences``: lake → coded events → sequences → LSA per dimension → diagrams, clusters, report.
 
+Each run that has something new writes a version (``OUT/versions/vNNNN``, named in
+``OUT/versions.json`` and ``OUT/LATEST``) through a staging folder, as credit does.
+
 DuckDB codes the statements and writes them sorted by unit and time (spilling to disk past
 ``memory_limit``) and aggregates the learner profiles; the tally then streams that file back in
 batches. Python only ever holds one batch and aggregates: K×K tables, one per comparison group
@@ -8,6 +11,7 @@ and cluster, one profile per learner. So memory does not grow with the lake.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -20,6 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from transforms.reporting.i18n import Language, translator
+from transforms.reporting.versions import commit_version, exclusive_versions, staging_dir, version_dir
 from transforms.sequences import clusters as clustering
 from transforms.sequences.coding import (
     code_column,
@@ -37,11 +43,13 @@ from transforms.sequences.results import ClusterReport, DimensionResult, Dimensi
 from transforms.sequences.scheme import Dimension, Scheme, load_scheme
 from transforms.sequences.tables import MATRICES, edge_frame, matrix_frame
 from transforms.sequences.tally import DimensionTally, LearnerClusters, Tally, tally_coded_events
+from transforms.sequences.versions import RESULTS_VERSION, SequencesVersion, fingerprint, new_run_id, read_manifest
 from xapi_ingest.lake.query import Snapshots, Zone, connect
 from xapi_ingest.lake.schema import ANALYST_TABLE
 from xapi_ingest.lake.store import Lake
 
 DEFAULT_MEMORY_LIMIT = "512MB"
+VOID_LEDGER = "void_ledger"
 
 
 def _connect(lake: Lake, zone: Zone, work: Path, memory_limit: str,
@@ -72,24 +80,66 @@ def run_sequences(
     out_dir: Path | str,
     zone: Zone = "analyst",
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    language: Language | None = None,
 ) -> SequencesSummary:
-    """Code the lake's statements with the scheme and write every analysis under ``out_dir``.
+    """Code the lake's statements with the scheme and write a new version under ``out_dir``.
 
-    Raises ``SchemeError`` for a bad scheme file and ``ValueError`` for data the scheme forbids
-    (uncoded statements under ``uncoded: error``, transitions in declared structural zeros).
+    A run whose scheme, lake snapshots, language and results code match the latest version's
+    reads no data and writes nothing (``new_version`` is false). Raises ``SchemeError`` for a
+    bad scheme file and ``ValueError`` for data the scheme forbids (uncoded statements under
+    ``uncoded: error``, transitions in declared structural zeros); no version is written then.
+    """
+    started = time.perf_counter()
+    scheme_file = Path(scheme_path)
+    scheme = load_scheme(scheme_file)
+    out = Path(out_dir)
+    snapshots = lake.snapshot_ids()
+    read = {table: snapshots[table] for table in (_statements_table(zone), VOID_LEDGER)}
+    scheme_sha256 = hashlib.sha256(scheme_file.read_bytes()).hexdigest()
+    print_ = fingerprint(scheme_sha256, read, zone, language)
+    with exclusive_versions(out):
+        history = read_manifest(out)
+        latest = history[-1] if history else None
+        if latest is not None and latest.fingerprint == print_:
+            previous = version_dir(out, latest.version) / "summary.json"
+            return SequencesSummary.from_dict(json.loads(previous.read_text()), new_version=False,
+                                              elapsed_seconds=round(time.perf_counter() - started, 3))
+        version = latest.version + 1 if latest else 1
+        run_id, computed_at = new_run_id()
+        staging = staging_dir(out, run_id)
+        try:
+            summary = _analyse(lake, scheme, staging, version_dir(out, version), zone, memory_limit, snapshots,
+                               language or scheme.reports.default_language)
+            summary.version = version
+            summary.elapsed_seconds = round(time.perf_counter() - started, 3)
+            (staging / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str) + "\n")
+            record = SequencesVersion(
+                version=version, run_id=run_id, computed_at=computed_at.isoformat(), fingerprint=print_,
+                scheme_sha256=scheme_sha256, lake_snapshots=read, zone=zone,
+                language=language, results_version=RESULTS_VERSION,
+                supersedes_version=latest.version if latest else None)
+            commit_version(out, staging, record)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _statements_table(zone: Zone) -> str:
+    return ANALYST_TABLE if zone == "analyst" else "statements"
+
+
+def _analyse(lake: Lake, scheme: Scheme, out: Path, final: Path, zone: Zone, memory_limit: str,
+             snapshots: Snapshots, language: Language) -> SequencesSummary:
+    """Every analysis of one version, written into ``out`` (the staging folder that becomes ``final``).
+
     Passes over the data: one DuckDB scan for the counts, one sorted COPY of the coded events,
     one aggregate for the learner profiles, and one streaming tally.
     """
-    started = time.perf_counter()
-    scheme = load_scheme(Path(scheme_path))
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     work = out / ".work"
-    shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     coded = out / "coded_events.parquet"
     try:
-        snapshots = lake.snapshot_ids()
         with _connect(lake, zone, work, memory_limit, snapshots) as con:
             scope = con.execute(scope_counts_sql(scheme)).fetchone()
             assert scope is not None, "an aggregate query returns one row"
@@ -112,16 +162,13 @@ def run_sequences(
     tally = tally_coded_events(coded, scheme, learner_clusters, out / "sequences.parquet")
     results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], examples[d.id], tally, out)
                for d in scheme.dimensions]
-    report = write_report(out / "report.html", scheme, counts, results, zone)
-    summary = SequencesSummary(
-        out_dir=str(out), zone=zone, lake_snapshot_id=snapshots[ANALYST_TABLE if zone == "analyst" else "statements"],
-        **counts,
+    write_report(out / "report.html", scheme, counts, results, zone, translator(language))
+    return SequencesSummary(
+        out_dir=str(final), zone=zone, lake_snapshot_id=snapshots[_statements_table(zone)], **counts,
         dimensions=[_dimension_summary(r, scheme.threshold) for r in results],
-        report=str(report), elapsed_seconds=round(time.perf_counter() - started, 3),
-        files=sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
+        report=str(final / "report.html"), elapsed_seconds=0.0,
+        files=sorted([*(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()), "summary.json"]),
     )
-    (out / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str) + "\n")
-    return summary
 
 
 def _learner_profiles(con: duckdb.DuckDBPyConnection, coded: Path, dimension: Dimension) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from transforms.reporting.i18n import Language
 from xapi_ingest.common.config import ConfigError, load_yaml_model
 
 SchemeError = ConfigError
@@ -133,6 +134,16 @@ class Clusters(_Strict):
     per_cluster_lsa: bool = True
 
 
+class Reports(_Strict):
+    """The language of each report (the same keys as the credit policy's ``reports``)."""
+
+    default_language: Language = "en"
+    institution_languages: dict[str, Language] = Field(default_factory=dict)  # institution_id -> its language
+
+    def language_of(self, institution_id: str) -> Language:
+        return self.institution_languages.get(institution_id, self.default_language)
+
+
 class Scheme(_Strict):
     scope: Scope = Field(default_factory=Scope)
     units: FieldRef
@@ -143,6 +154,7 @@ class Scheme(_Strict):
     examples: int = Field(default=20, ge=0, le=1000)
     clusters: Clusters = Field(default_factory=Clusters)
     dimensions: list[Dimension] = Field(min_length=1)
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("dimensions")
     @classmethod
