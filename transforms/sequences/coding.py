@@ -7,11 +7,12 @@ scheme's models already restrict IRIs and codes to harmless characters.
 
 from __future__ import annotations
 
+from transforms.reporting.i18n import N_
 from transforms.sequences.scheme import Dimension, FieldRef, Rule, Scheme, Scope
 from xapi_ingest.xapi.vocabulary import VOIDED_VERB
 
-UNCODED_NO_RULE = "no rule matched"
-UNCODED_NOT_A_CODE = "value is not a code of the scheme"
+UNCODED_NO_RULE = N_("no rule matched")
+UNCODED_NOT_A_CODE = N_("value is not a code of the scheme")
 
 
 def literal(text: str) -> str:

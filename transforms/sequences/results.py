@@ -44,7 +44,6 @@ class DimensionResult:
     groups: list[GroupResult]
     homogeneity_groups: ChiSquare | None
     clusters: ClusterReport | None
-    cluster_note: str
     files: list[str]
 
 
@@ -79,6 +78,8 @@ class SequencesSummary:
     version: int = 0
     new_version: bool = True  # false: nothing changed since ``version``, and nothing was written
     notes: list[str] = field(default_factory=list)  # one line each: what the run could not do, and why
+    language: str = "en"  # of the cluster-wide report
+    untranslated: list[str] = field(default_factory=list)  # messages the reports had to print in English
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

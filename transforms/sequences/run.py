@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from transforms.reporting.i18n import Language, translator
+from transforms.reporting.i18n import Language, Translator, translator
 from transforms.reporting.versions import commit_version, exclusive_versions, staging_dir, version_dir
 from transforms.sequences import clusters as clustering
 from transforms.sequences.coding import (
@@ -38,7 +38,7 @@ from transforms.sequences.coding import (
 from transforms.sequences.diagram import draw_transition_diagram
 from transforms.sequences.homogeneity import Homogeneity
 from transforms.sequences.lsa import RESIDUAL_FORM_LABELS, ChiSquare, LsaResult, analyse, structural_zero_mask
-from transforms.sequences.report import write_report
+from transforms.sequences.report import Scope, write_report
 from transforms.sequences.results import ClusterReport, DimensionResult, DimensionSummary, GroupResult, SequencesSummary
 from transforms.sequences.scheme import Dimension, Scheme, load_scheme
 from transforms.sequences.tables import MATRICES, edge_frame, matrix_frame
@@ -160,13 +160,14 @@ def _analyse(lake: Lake, scheme: Scheme, out: Path, final: Path, zone: Zone, mem
         if c.outcome is not None and scheme.clusters.per_cluster_lsa
     }
     tally = tally_coded_events(coded, scheme, learner_clusters, out / "sequences.parquet")
-    results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], examples[d.id], tally, out)
+    t = translator(language)
+    results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], examples[d.id], tally, out, t)
                for d in scheme.dimensions]
-    write_report(out / "report.html", scheme, counts, results, zone, translator(language))
+    write_report(out / "report.html", scheme, Scope(t("Collaborative-scenario behaviour sequences"), zone, counts), results, t)
     return SequencesSummary(
         out_dir=str(final), zone=zone, lake_snapshot_id=snapshots[_statements_table(zone)], **counts,
         dimensions=[_dimension_summary(r, scheme.threshold) for r in results],
-        report=str(final / "report.html"), elapsed_seconds=0.0,
+        report=str(final / "report.html"), elapsed_seconds=0.0, language=language, untranslated=sorted(t.missing),
         files=sorted([*(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()), "summary.json"]),
     )
 
@@ -199,6 +200,7 @@ def _cluster(scheme: Scheme, matrix: pd.DataFrame) -> _Clustered:
 
 def _dimension_result(
     scheme: Scheme, tally: DimensionTally, clustered: _Clustered, examples: pd.DataFrame, units: Tally, out: Path,
+    t: Translator,
 ) -> DimensionResult:
     dimension = tally.dimension
     folder = out / dimension.id
@@ -213,18 +215,30 @@ def _dimension_result(
     zeros = structural_zero_mask(codes, dimension.structural_zero_spec)
     result = analyse(tally.pooled, codes, scheme.lag, zeros)
     code_counts = tally.event_counts.tolist()
-    files = _write_result(result, scheme.threshold, folder, f"{dimension.label}: all units", code_counts)
-    groups, homogeneity_groups = _compare_groups(scheme, tally, zeros, folder) if scheme.compare else ([], None)
-    clusters, note = _cluster_outputs(scheme, tally, clustered, zeros, folder)
+    diagram = _Diagram(scheme.threshold, [c.label_in(t.language) for c in dimension.codes], t)
+    files = _write_result(result, diagram, folder, t("{dimension}: all units", dimension=dimension.label_in(t.language)),
+                          code_counts)
+    groups, homogeneity_groups = _compare_groups(scheme, tally, zeros, folder, diagram) if scheme.compare else ([], None)
+    clusters = _cluster_outputs(scheme, tally, clustered, zeros, folder, diagram)
     return DimensionResult(
         dimension=dimension, n_events=tally.events, n_coded=tally.coded, uncoded_reasons=reasons, uncoded_examples=examples,
         n_units=units.units, n_single_event_units=units.single_event_units, pairs_lost_to_uncoded=tally.pairs_lost_to_uncoded,
         code_counts=code_counts, result=result, homogeneity_units=tally.homogeneity.test(tally.pooled), groups=groups,
-        homogeneity_groups=homogeneity_groups, clusters=clusters, cluster_note=note, files=files,
+        homogeneity_groups=homogeneity_groups, clusters=clusters, files=files,
     )
 
 
-def _write_result(result: LsaResult, threshold: float, folder: Path, title: str, code_counts: list[int] | None) -> list[str]:
+@dataclass(frozen=True)
+class _Diagram:
+    """How one report draws its diagrams: the threshold, the code labels and the language."""
+
+    threshold: float
+    labels: list[str]
+    t: Translator
+
+
+def _write_result(result: LsaResult, diagram: _Diagram, folder: Path, title: str, code_counts: list[int] | None) -> list[str]:
+    threshold = diagram.threshold
     folder.mkdir(parents=True, exist_ok=True)
     document = {**result.as_dict(threshold), "residual_form": RESIDUAL_FORM_LABELS[result.residual_form],
                 "threshold": threshold,
@@ -233,12 +247,12 @@ def _write_result(result: LsaResult, threshold: float, folder: Path, title: str,
     for name in MATRICES:
         matrix_frame(result, name).to_csv(folder / f"{name}.csv")
     edge_frame(result, threshold).to_csv(folder / "transitions.csv", index=False)
-    images = draw_transition_diagram(result, threshold, title, code_counts, folder / "diagram")
+    images = draw_transition_diagram(result, threshold, title, diagram.labels, code_counts, folder / "diagram", diagram.t)
     return [str(folder / "lsa.json"), *map(str, images)]
 
 
 def _compare_groups(
-    scheme: Scheme, tally: DimensionTally, zeros: np.ndarray, folder: Path
+    scheme: Scheme, tally: DimensionTally, zeros: np.ndarray, folder: Path, diagram: _Diagram,
 ) -> tuple[list[GroupResult], ChiSquare]:
     codes = tally.dimension.code_names
     taken: set[str] = set()
@@ -247,7 +261,8 @@ def _compare_groups(
     for name, table in sorted(tally.group_tables.items()):
         result = analyse(table, codes, scheme.lag, zeros)
         across.add_table(table)
-        files = _write_result(result, scheme.threshold, folder / "groups" / _slug(name, taken), f"group {name}", None)
+        files = _write_result(result, diagram, folder / "groups" / _slug(name, taken),
+                              diagram.t("group {name}", name=name), None)
         groups.append(GroupResult(name, tally.group_units[name], result, files))
     if groups:
         side_by_side = pd.concat(
@@ -258,14 +273,12 @@ def _compare_groups(
 
 
 def _cluster_outputs(
-    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, zeros: np.ndarray, folder: Path,
-) -> tuple[ClusterReport | None, str]:
+    scheme: Scheme, tally: DimensionTally, clustered: _Clustered, zeros: np.ndarray, folder: Path, diagram: _Diagram,
+) -> ClusterReport | None:
+    """Cluster tables and per-cluster analyses; None when clustering is off or too few learners qualify."""
     outcome, eligible = clustered.outcome, clustered.eligible
-    options = scheme.clusters
-    if not options.enabled:
-        return None, "clustering is disabled in the scheme"
     if outcome is None:
-        return None, f"too few learners with at least {options.min_events} coded events ({len(eligible)})"
+        return None
     codes = tally.dimension.code_names
     target = folder / "clusters"
     target.mkdir(parents=True, exist_ok=True)
@@ -284,10 +297,10 @@ def _cluster_outputs(
     if tally.cluster_tables is not None:
         for cluster, table in enumerate(tally.cluster_tables, start=1):
             result = analyse(table, codes, scheme.lag, zeros)
-            files = _write_result(result, scheme.threshold, target / f"cluster-{cluster}",
-                                  f"cluster {cluster}: learners' own sequences", None)
+            files = _write_result(result, diagram, target / f"cluster-{cluster}",
+                                  diagram.t("cluster {cluster}: learners' own sequences", cluster=cluster), None)
             per_cluster.append(GroupResult(f"cluster {cluster}", int(outcome.sizes[cluster - 1]), result, files))
-    return ClusterReport(outcome, len(eligible), clustered.too_few_events, per_cluster), clustering.DESIGN_LABEL
+    return ClusterReport(outcome, len(eligible), clustered.too_few_events, per_cluster)
 
 
 def _dimension_summary(result: DimensionResult, threshold: float) -> DimensionSummary:

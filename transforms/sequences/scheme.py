@@ -27,9 +27,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Code(_Strict):
-    code: CodeName
+class _Labelled(_Strict):
+    """A label people read, with its texts in the report languages (``translations: {kk: …, ru: …}``)."""
+
     label: str
+    translations: dict[Language, str] = Field(default_factory=dict)
+
+    def label_in(self, language: Language) -> str:
+        return self.translations.get(language, self.label)
+
+
+class Code(_Labelled):
+    code: CodeName
     description: str = ""
 
 
@@ -63,9 +72,8 @@ class Rule(_Strict):
         return self
 
 
-class Dimension(_Strict):
+class Dimension(_Labelled):
     id: Slug
-    label: str
     codes: list[Code] = Field(min_length=2)
     rules: list[Rule] = Field(min_length=1)
     structural_zeros: Literal["none", "diagonal"] | list[tuple[CodeName, CodeName]] = "none"

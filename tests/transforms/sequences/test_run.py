@@ -305,3 +305,16 @@ def test_a_failed_run_leaves_no_version_and_a_killed_runs_staging_is_removed(tmp
         run_sequences(lake, strict, out)
     assert sorted(p.name for p in out.iterdir()) == [".versions.lock"]  # no version, no manifest, no staging
     assert run_sequences(lake, SCHEME, out).version == 1
+
+
+@pytest.mark.parametrize(("language", "words"), [("kk", ["Кодтардың жиіліктері", "Білім алушылардың кластерлері"]),
+                                                 ("ru", ["Частоты кодов", "Кластеры учащихся"]),
+                                                 ("en", ["Code frequencies", "Learner clusters"])])
+def test_the_report_reads_in_each_language(run, tmp_path, language, words):
+    _, out, _, _ = run
+    summary = run_sequences(_lake(out), SCHEME, tmp_path / "out", language=language)
+    assert summary.untranslated == [] and summary.language == language
+    report = Path(summary.report).read_text()
+    assert f"<html lang='{language}'>" in report and all(word in report for word in words)
+    if language != "en":
+        assert "Code frequencies" not in report and "z &gt; 1,96" in report  # numbers in the language's format too
