@@ -17,9 +17,9 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from transforms.credit.csv_rows import read_rows, split_list
 from transforms.credit.policy import MoveOn, Policy
 from xapi_ingest.common.config import ConfigError
+from xapi_ingest.common.csv_rows import read_rows, split_list
 
 _FAR_FUTURE = date(9999, 12, 31)
 

@@ -39,7 +39,8 @@ class Settings(BaseModel):
     expectations: Path | None = Field(None, description="folder of GX suites (default: the suites shipped in the package)")
     credit_policy: Path = Field(Path("config/credit/policy.yaml"), description="credit policy (YAML)")
     credit_registry: Path = Field(Path("config/credit/registry.csv"), description="credit unit registry (CSV)")
-    credit_roster: Path = Field(Path("config/credit/roster.csv"), description="teacher roster (CSV)")
+    credit_roster: Path = Field(Path("config/credit/roster.csv"),
+                                description="teacher roster (CSV): credit, and the analyst zone's teacher_key")
     sequences_scheme: Path = Field(Path("config/sequences/scheme.yaml"), description="behaviour coding scheme (YAML)")
     pseudonym_key: SecretStr | None = Field(None, description="secret key of the analyst zone's pseudonyms (>= 16 bytes)")
     analyst_drop_extensions: tuple[str, ...] = Field(
@@ -77,6 +78,14 @@ class Settings(BaseModel):
             raise ConfigError(f"{PREFIX}{name.upper()}={str(path)!r}: no such file{where}; "
                               f"set {PREFIX}{name.upper()} to the file's path")
         return Path(path)
+
+    def optional_file(self, name: str) -> Path | None:
+        """A path setting a step can do without: when set it must name a file (:meth:`file`); the
+        default counts only where it exists, so a deployment without one is not an error."""
+        if name in self.model_fields_set:
+            return self.file(name)
+        path = Path(getattr(self, name))
+        return path if path.is_file() else None
 
     def open_lake(self, location: str | None = None, catalog: str | None = None) -> Lake:
         """The lake of ``XAPI_LAKE`` and ``XAPI_LAKE_CATALOG`` (or of the given overrides)."""

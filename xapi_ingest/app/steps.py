@@ -17,6 +17,7 @@ from xapi_ingest.app.settings import Settings
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.voids import apply_voids
 from xapi_ingest.publish.privacy import Pseudonymizer, load_key, publish, unpublished_unchecked
+from xapi_ingest.publish.teachers import RosterLookup
 from xapi_ingest.pull.runner import pull_source_id
 from xapi_ingest.pull.sources import load_sources
 
@@ -35,8 +36,12 @@ class SourcesFailed(RuntimeError):
 
 
 def pseudonymizer(settings: Settings) -> Pseudonymizer:
+    """The key, and the roster credit reads (``XAPI_CREDIT_ROSTER``), so the analyst zone's
+    teacher keys resolve the same people as credit; without a roster they are null."""
     key = settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else None
-    return Pseudonymizer(load_key(key), settings.analyst_drop_extensions)
+    keyed = load_key(key)
+    roster = settings.optional_file("credit_roster")
+    return Pseudonymizer(keyed, settings.analyst_drop_extensions, RosterLookup.load(roster) if roster else None)
 
 
 def dag_defaults(settings: Settings) -> dict[str, object]:

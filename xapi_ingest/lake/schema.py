@@ -120,6 +120,13 @@ class TableSpec:
     schema: pa.Schema
     partition_by: tuple[str, ...] = ()
 
+    def partition_fields(self) -> list[tuple[str, str, str]]:
+        """(column, Iceberg transform, partition field name): the source as it is, the date by month."""
+        if not self.partition_by:
+            return []
+        source, date = self.partition_by
+        return [(source, "identity", source), (date, "month", f"{date}_month")]
+
     def iceberg_arrow_schema(self) -> pa.Schema:
         """The schema pyiceberg turns into the table's: descriptions become column docs."""
         return pa.schema([f.with_metadata({"doc": (f.metadata or {}).get(b"description", b"")}) for f in self.schema])
@@ -141,10 +148,18 @@ def _partitioned(columns: list[tuple[str, pa.DataType, str]], date: tuple[str, s
 
 
 ANALYST_TABLE = "analyst_statements"
+# Where the roster resolves the actor: analysts join one teacher across platforms by teacher_key.
+ANALYST_TEACHER_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    ("teacher_key", pa.string(), "'t_' + keyed pseudonym of the roster's teacher id (one per teacher across "
+                                 "platforms and accounts); null when the roster does not know the actor"),
+    ("institution_id", pa.string(), "the actor's institution in the roster on the statement's UTC timestamp date; "
+                                    "null when the roster does not know the actor or has no membership then"),
+]
 _STORED_DATE = ("stored_date", "UTC date stored by the LRS (ingest date when unknown); partition")
 TABLES: dict[str, TableSpec] = {
     "statements": _partitioned(STATEMENT_COLUMNS, _STORED_DATE),
     "quarantine": _partitioned(QUARANTINE_COLUMNS, ("ingest_date", "UTC date of ingest; partition")),
-    ANALYST_TABLE: _partitioned([c for c in STATEMENT_COLUMNS if c[0] not in ANALYST_DROPPED], _STORED_DATE),
+    ANALYST_TABLE: _partitioned([*(c for c in STATEMENT_COLUMNS if c[0] not in ANALYST_DROPPED),
+                                 *ANALYST_TEACHER_COLUMNS], _STORED_DATE),
     "void_ledger": TableSpec(_schema(VOID_LEDGER_COLUMNS)),
 }

@@ -46,6 +46,7 @@ from xapi_ingest.lake.schema import TABLES, TableSpec
 if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.expressions import BooleanExpression
+    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
 log = logging.getLogger(__name__)
@@ -175,8 +176,9 @@ class Lake:
     def table(self, name: str, writing: bool = False) -> Table:
         """The named table, created (with its partitioning) by whoever asks first.
 
-        A writer also moves a table created with daily partitions to monthly ones; a reader never
-        changes the catalog (it may hold read-only credentials, and Iceberg reads every spec).
+        A writer also brings a table made by an older version up to date (monthly partitions instead
+        of daily ones, columns added since); a reader never changes the catalog (it may hold
+        read-only credentials, and Iceberg reads every spec and every schema).
         """
         from pyiceberg.exceptions import NamespaceAlreadyExistsError, NoSuchTableError, TableAlreadyExistsError
 
@@ -185,7 +187,7 @@ class Lake:
         def load_or_create() -> Table:
             try:
                 table = self.catalog.load_table(identifier)
-                return _by_month(table, TABLES[name]) if writing else table
+                return _with_new_columns(_by_month(table, TABLES[name]), TABLES[name]) if writing else table
             except NoSuchTableError:
                 pass
             with contextlib.suppress(NamespaceAlreadyExistsError):
@@ -215,14 +217,21 @@ class Lake:
         Readers get a lazy dataset, not a materialized table: DuckDB, pandas and polars scan only
         the columns and partitions a query needs. Partition columns come back typed.
         """
-        table = self.table(name)
-        paths = []
-        for task in table.scan(snapshot_id=snapshot_id).plan_files():
+        return self.files_dataset(name, self.data_files(name, snapshot_id))
+
+    def data_files(self, name: str, snapshot_id: int | None = None) -> list[DataFile]:
+        """The table's live data files at ``snapshot_id`` (default the current one), with their partitions."""
+        files = []
+        for task in self.table(name).scan(snapshot_id=snapshot_id).plan_files():
             if task.delete_files:  # never written here (copy-on-write); a foreign writer's deletes would be ignored
                 raise ValueError(f"table {name} has delete files; compact it with a tool that applies them")
-            paths.append(strip_scheme(task.file.file_path))
-        return pads.dataset(paths, schema=TABLES[name].schema, format="parquet",
-                            filesystem=self.location.filesystem())
+            files.append(task.file)
+        return files
+
+    def files_dataset(self, name: str, files: list[DataFile]) -> pads.Dataset:
+        """Some of the table's data files as a pyarrow dataset in the table's schema (absent columns read as null)."""
+        return pads.dataset([strip_scheme(file.file_path) for file in files], schema=TABLES[name].schema,
+                            format="parquet", filesystem=self.location.filesystem())
 
     def read_batches(self, name: str, batch_ids: list[str]) -> pa.Table:
         """The rows of the given ingest batches (files of other batches are skipped by their statistics)."""
@@ -380,15 +389,14 @@ def _partition_runs(rows: pa.Table, partition_by: tuple[str, ...]) -> list[pa.Ta
 
 def _create(catalog: SqlCatalog, identifier: str, spec: TableSpec) -> Table:
     """Create the table and its partitioning in one commit (a reader never sees it unpartitioned)."""
-    from pyiceberg.transforms import MonthTransform
+    from pyiceberg.transforms import parse_transform
 
     with catalog.create_table_transaction(identifier, schema=spec.iceberg_arrow_schema(),
                                           properties=_TABLE_PROPERTIES) as transaction:
         if spec.partition_by:
-            source, date = spec.partition_by
             with transaction.update_spec() as partitioning:
-                partitioning.add_identity(source)
-                partitioning.add_field(date, MonthTransform(), f"{date}_month")
+                for column, transform, name in spec.partition_fields():
+                    partitioning.add_field(column, parse_transform(transform), name)
     return catalog.load_table(identifier)
 
 
@@ -410,6 +418,25 @@ def _by_month(table: Table, spec: TableSpec) -> Table:
     with table.update_spec() as partitioning:
         partitioning.remove_field(date)
         partitioning.add_field(date, MonthTransform(), f"{date}_month")
+    return table.refresh()
+
+
+def _with_new_columns(table: Table, spec: TableSpec) -> Table:
+    """Add the columns a newer version defines (the analyst zone's ``teacher_key``) to a table
+    made before, at the place a new table has them, so ``SELECT *`` reads alike on old and new lakes.
+
+    Files written before keep their columns and read the new ones as null; nothing is rewritten.
+    """
+    present = {field.name for field in table.schema().fields}
+    missing = [name for name in spec.schema.names if name not in present]
+    if not missing:
+        return table
+    with table.update_schema() as update:
+        update.union_by_name(spec.iceberg_arrow_schema())
+        for name in reversed(missing):  # each lands before a column already in place
+            following = spec.schema.names[spec.schema.get_field_index(name) + 1:]
+            if following:
+                update.move_before(name, following[0])
     return table.refresh()
 
 

@@ -4,7 +4,10 @@ Analysts get every column they need for learning analytics, but no raw JSON, no 
 keyed pseudonym (HMAC-SHA256) in place of each person's IFI. The key lives outside the lake
 (an environment variable, or an Airflow connection's password), so the lake alone cannot be
 re-identified. An ``mbox`` is hashed to its ``mbox_sha1sum`` form before keying, so a teacher
-known by email on one platform and by the email's SHA-1 on another gets one pseudonym.
+known by email on one platform and by the email's SHA-1 on another gets one pseudonym. Accounts
+that share nothing (a Moodle user id, an Open edX username) are joined only through the roster:
+published with one, each statement also carries the teacher key and institution
+(:mod:`~xapi_ingest.publish.teachers`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,10 +24,11 @@ from pyiceberg.expressions import AlwaysTrue
 from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
 from xapi_ingest.lake.holds import BatchHolds, BatchInventory, CommittedBatch
 from xapi_ingest.lake.ledger import ConcurrentChange
-from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED, TABLES
+from xapi_ingest.lake.schema import ANALYST_DROPPED, ANALYST_PSEUDONYMIZED, ANALYST_TEACHER_COLUMNS, TABLES
 from xapi_ingest.lake.schema import ANALYST_TABLE as ANALYST
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.publish.free_text import JSON_COLUMNS, FreeTextScrubber
+from xapi_ingest.publish.teachers import RosterLookup
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +58,27 @@ def person_key(ifi: str) -> str:
 
 
 class Pseudonymizer:
-    def __init__(self, key: bytes, drop_extensions: Iterable[str] = ()) -> None:
+    def __init__(self, key: bytes, drop_extensions: Iterable[str] = (), roster: RosterLookup | None = None) -> None:
         self._key = key
         self.free_text = FreeTextScrubber(self.pseudonym, drop_extensions)
+        self.roster = roster
         # Identifies the key (not secret): tells which analyst files were made with which key.
         self.key_id = hashlib.sha256(b"key-id:" + key).hexdigest()[:12]
 
+    def _keyed(self, identity: str) -> str:
+        return hmac.new(self._key, identity.encode(), hashlib.sha256).hexdigest()[:32]
+
     def pseudonym(self, ifi: str) -> str:
-        digest = hmac.new(self._key, person_key(ifi).encode(), hashlib.sha256).hexdigest()
-        return "p_" + digest[:32]
+        return "p_" + self._keyed(person_key(ifi))
+
+    def teacher_key(self, teacher_id: str) -> str:
+        """The analysts' name for a roster teacher. Keyed input starts with ``teacher:``, which no
+        IFI does, so a teacher key never equals a person's pseudonym (nor does its ``t_`` prefix)."""
+        return "t_" + self._keyed("teacher:" + teacher_id)
 
     def strings(self, values: pa.Array | pa.ChunkedArray) -> pa.Array:
         """Pseudonymize a string column, computing each distinct IFI once."""
-        values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        distinct = pc.unique(values.drop_null())
-        mapped = pa.array([self.pseudonym(v) for v in distinct.to_pylist()], pa.string())
-        return pc.take(mapped, pc.index_in(values, value_set=distinct))
+        return _each_distinct(values, self.pseudonym)
 
     def column(self, values: pa.ChunkedArray) -> pa.Array:
         values = values.combine_chunks()
@@ -80,6 +89,7 @@ class Pseudonymizer:
 
     def table(self, table: pa.Table) -> pa.Table:
         """The analyst version of a restricted statements table."""
+        ifis, days = table["actor_ifi"], pc.cast(table["timestamp"], pa.date32())
         table = table.drop_columns([c for c in ANALYST_DROPPED if c in table.column_names])
         for name in ANALYST_PSEUDONYMIZED:
             table = table.set_column(table.schema.get_field_index(name), table.schema.field(name),
@@ -91,7 +101,18 @@ class Pseudonymizer:
             table.schema.get_field_index("object_id"), table.schema.field("object_id"),
             pc.if_else(is_person, self.strings(person_ids), object_id),
         )
-        return self._scrub_free_text(table)
+        return self._with_teachers(self._scrub_free_text(table), ifis, days)
+
+    def _with_teachers(self, table: pa.Table, ifis: pa.ChunkedArray, days: pa.ChunkedArray) -> pa.Table:
+        """Add the teacher key and institution of each actor the roster knows (null columns without a roster)."""
+        if self.roster is None:
+            columns = [pa.nulls(table.num_rows, pa.string())] * len(ANALYST_TEACHER_COLUMNS)
+        else:
+            teacher_ids = self.roster.teacher_ids(ifis)
+            columns = [_each_distinct(teacher_ids, self.teacher_key), self.roster.institutions(teacher_ids, days)]
+        for (name, dtype, _), column in zip(ANALYST_TEACHER_COLUMNS, columns, strict=True):
+            table = table.append_column(pa.field(name, dtype), column)
+        return table
 
     def _scrub_free_text(self, table: pa.Table) -> pa.Table:
         """Identifiers in every other text column become pseudonyms too (:mod:`~xapi_ingest.publish.free_text`)."""
@@ -101,6 +122,14 @@ class Pseudonymizer:
                 scrubbed = self.free_text.column(table[field.name], is_json=field.name in JSON_COLUMNS)
                 table = table.set_column(index, field, scrubbed)
         return table
+
+
+def _each_distinct(values: pa.Array | pa.ChunkedArray, function: Callable[[str], str]) -> pa.Array:
+    """``function`` of each string (nulls stay null), computed once per distinct value."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    distinct = pc.unique(values.drop_null())
+    mapped = pa.array([function(v) for v in distinct.to_pylist()], pa.string())
+    return pc.take(mapped, pc.index_in(values, value_set=distinct))
 
 
 ROWS_PER_COMMIT = 100_000  # bounds memory: batches are published in groups of about this many rows

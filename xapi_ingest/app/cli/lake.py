@@ -1,11 +1,12 @@
 """``compact``: the lake's upkeep, as the daily maintenance DAG runs it; ``migrate``: a lake (a folder or
-its copy on S3) from the hive layout into Iceberg tables."""
+its copy on S3) from the hive layout into Iceberg tables; ``export``: the analyst zone as plain Parquet."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xapi_ingest.common.defaults import DEFAULT_GRACE, DEFAULT_RETENTION, DEFAULT_TARGET_FILE_BYTES
@@ -100,6 +101,34 @@ def _print_migration(report: MigrationReport) -> None:
         print("counts differ: the old layout's folders are kept", file=sys.stderr)
     elif report.deleted:
         print("deleted the old layout's " + ", ".join(report.deleted))
+
+
+def add_export_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "export", help="write the analyst zone as a folder of plain Parquet files",
+        description="Write one snapshot of the analyst zone to OUT for readers without an Iceberg client: "
+                    "OUT/<source>/<YYYY-MM>.parquet with every column inside the files (stored_date a DATE for "
+                    "pyarrow, pandas, polars and DuckDB alike), OUT/_common_metadata (the schema with column "
+                    "descriptions) and OUT/_export.json (snapshot id, rows). Only live rows are written; the "
+                    "table's own warehouse folder also holds replaced files until snapshot expiry, so do not read "
+                    "it as Parquet. An earlier export in OUT is replaced; any other non-empty folder is refused.",
+    )
+    parser.add_argument("out", type=Path, metavar="OUT")
+    add_lake_argument(parser)
+    parser.add_argument("--snapshot", type=int, help="the snapshot id to export (default: the current one)")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from xapi_ingest.publish.export import export_analyst_zone
+
+    try:
+        export = export_analyst_zone(args.lake, args.out, args.snapshot)
+    except ValueError as exc:  # a folder that is not an export, a snapshot that does not exist
+        print(f"error: {exc}", file=sys.stderr)
+        return ExitCode.UNUSABLE
+    print(f"{export.table} at snapshot {export.snapshot_id}: {export.rows:,} row(s) in {export.files} file(s) "
+          f"written to {args.out}")
+    return ExitCode.OK
 
 
 def add_verify_parser(commands: argparse._SubParsersAction) -> None:

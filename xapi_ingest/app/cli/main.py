@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from transforms.credit.cli import add_credit_parser
 from transforms.sequences import cli as sequences_cli
-from xapi_ingest.app.cli.lake import add_lake_parsers, add_verify_parser
+from xapi_ingest.app.cli.lake import add_export_parser, add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import add_quality_parsers
 from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE, usable_cores
@@ -45,6 +45,12 @@ def _add_skip_gate_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-quality-gate", action="store_true",
                         help="publish batches the data-quality gate has not checked (said in the output; the next "
                              "`check` still checks them and withdraws a failing batch)")
+
+
+def _existing_file(text: str) -> Path:
+    if not Path(text).is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return Path(text)
 
 
 def _positive(text: str) -> int:
@@ -100,7 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                     f"batches that passed into the analyst zone with the key in {KEY_ENV}. Exit 1 when a batch is held.",
     )
     add_lake_argument(pub)
-    pub.add_argument("--rebuild", action="store_true", help="rewrite the whole zone (after a key rotation)")
+    pub.add_argument("--rebuild", action="store_true",
+                     help="rewrite the whole zone (after a key rotation, or to re-derive teacher keys from a new roster)")
+    pub.add_argument("--roster", type=_existing_file, metavar="CSV",
+                     help="teacher roster giving each statement a teacher_key and institution_id "
+                          "(default: XAPI_CREDIT_ROSTER, the roster credit reads, where it exists)")
     _add_skip_gate_option(pub)
 
     sql = commands.add_parser(
@@ -119,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("rules", help="list validation rule ids",
                         description="List every rule id with what it checks.")
     schema = commands.add_parser("schema", help="print the documented lake schema",
-                                 description="Print each column of a lake table with its meaning.")
-    schema.add_argument("--table", choices=("statements", "quarantine"), default="statements")
+                                 description="Print each column of a lake table with its type and meaning, "
+                                             "partition columns included (with their Iceberg transform).")
+    schema.add_argument("--table", choices=("statements", "quarantine", "analyst_statements", "void_ledger"),
+                        default="statements")
 
     pull = commands.add_parser(
         "pull", help="pull new statements from configured LRSs into the lake",
@@ -144,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_quality_parsers(commands)
     add_lake_parsers(commands)
     add_verify_parser(commands)
+    add_export_parser(commands)
     sequences_cli.add_parsers(commands)
     add_credit_parser(commands)
     return parser
@@ -268,6 +281,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from xapi_ingest.publish.privacy import MissingKeyError, publish
 
     lake: Lake = args.lake
+    if args.roster:  # the one setting the publish steps read, so --rebuild and the gate's publish agree
+        args.settings = args.settings.model_copy(update={"credit_roster": args.roster})
     try:
         if args.rebuild:  # after a key rotation: the zone is rewritten from what passed the gate
             publish(lake, pseudonymizer(args.settings), rebuild=True)
@@ -351,11 +366,16 @@ def cmd_rules(_: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from xapi_ingest.lake.schema import QUARANTINE_COLUMNS, STATEMENT_COLUMNS
+    """Every column a reader gets, the partition columns too, each with how Iceberg partitions by it."""
+    from xapi_ingest.lake.schema import TABLES
 
-    columns = STATEMENT_COLUMNS if args.table == "statements" else QUARANTINE_COLUMNS
-    for name, dtype, text in columns:
-        print(f"{name:<26} {dtype!s:<24} {text}")
+    spec = TABLES[args.table]
+    partitions = {column: f"partition field {name} = {transform}({column})"
+                  for column, transform, name in spec.partition_fields()}
+    for field in spec.schema:
+        text = (field.metadata or {}).get(b"description", b"").decode()
+        note = f" [{partitions[field.name]}]" if field.name in partitions else ""
+        print(f"{field.name:<26} {field.type!s:<24} {text}{note}")
     return ExitCode.OK
 
 
@@ -406,7 +426,7 @@ _COMMANDS = {
     "validate": f"{__name__}:cmd_validate", "ingest-file": f"{__name__}:cmd_ingest",
     **{name: f"{__name__}:cmd_{name}" for name in ("publish", "sql", "pull", "rules", "schema", "sample")},
     **{name: f"xapi_ingest.app.cli.quality:cmd_{name}" for name in ("check", "release")},
-    **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify")},
+    **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify", "export")},
     "lsa": "transforms.sequences.cli:cmd_lsa", "sequences": "transforms.sequences.cli:cmd_sequences",
     "credit": "transforms.credit.cli:cmd_credit",
 }
@@ -418,7 +438,7 @@ def _command(name: str) -> Callable[[argparse.Namespace], int]:
 
 
 # Commands that only read or tidy a lake: a mistyped --lake is an error, not a new empty lake.
-_READERS = frozenset({"sql", "check", "release", "verify", "compact"})  # credit checks its config first
+_READERS = frozenset({"sql", "export", "check", "release", "verify", "compact"})  # credit checks its config first
 
 
 def main(argv: Sequence[str] | None = None) -> int:
