@@ -56,7 +56,8 @@ def _e(value: object) -> str:
 def _chi(chi: ChiSquare | None, t: Translator) -> str:
     if chi is None or not np.isfinite(chi.value):
         return t("not computable (fewer than two units or groups with transitions)")
-    return t("G² = {value}, df = {df}, p = {p}", value=t.number(chi.value, 3), df=t.integer(chi.df), p=_p(chi.p, t))
+    p = "p " + (_p(chi.p, t) if chi.p < 0.0001 else "= " + _p(chi.p, t))
+    return t("G² = {value}, df = {df}, {p}", value=t.number(chi.value, 3), df=t.integer(chi.df), p=p)
 
 
 def _p(p: float, t: Translator) -> str:

@@ -80,6 +80,7 @@ class SequencesSummary:
     notes: list[str] = field(default_factory=list)  # one line each: what the run could not do, and why
     language: str = "en"  # of the cluster-wide report
     untranslated: list[str] = field(default_factory=list)  # messages the reports had to print in English
+    institutions: list[dict[str, Any]] = field(default_factory=list)  # institution_id, language, report, in_scope
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -102,6 +103,8 @@ class SequencesSummary:
             clusters = f"; {d.clusters_k} learner clusters" if d.clusters_k else ""
             lines.append(f"  {d.id}: {d.events} events in {d.units} units, {d.uncoded} uncoded, "
                          f"{d.transitions} transitions; significant: {shown}{clusters}")
+        lines += [f"  institution {i['institution_id']} ({i['language']}): {i['in_scope']} in scope; {i['report']}"
+                  for i in self.institutions]
         lines += self.notes
         lines.append(f"version v{self.version:04d}; report: {self.report}  ({self.elapsed_seconds:.1f} s)")
         return "\n".join(lines)

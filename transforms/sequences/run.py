@@ -28,6 +28,7 @@ from transforms.reporting.i18n import Language, Translator, translator
 from transforms.reporting.versions import commit_version, exclusive_versions, staging_dir, version_dir
 from transforms.sequences import clusters as clustering
 from transforms.sequences.coding import (
+    ALL_ROWS,
     code_column,
     coded_events_sql,
     literal,
@@ -130,26 +131,60 @@ def _statements_table(zone: Zone) -> str:
 
 def _analyse(lake: Lake, scheme: Scheme, out: Path, final: Path, zone: Zone, memory_limit: str,
              snapshots: Snapshots, language: Language) -> SequencesSummary:
-    """Every analysis of one version, written into ``out`` (the staging folder that becomes ``final``).
+    """Every analysis of one version, written into ``out`` (the staging folder that becomes ``final``):
+    the cluster-wide report, then one per institution (``institutions/<id>/``) in its own language."""
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / ".work"
+    work.mkdir()
+    translators = []
+    try:
+        with _connect(lake, zone, work, memory_limit, snapshots) as con:
+            t = translator(language)
+            translators.append(t)
+            counts, results = _analyse_scope(con, scheme, out, zone, t, t("Collaborative-scenario behaviour sequences"),
+                                             ALL_ROWS)
+            ids, note = _institutions(con, zone)
+            institutions = []
+            for institution_id in ids:  # each in its own language
+                folder = out / "institutions" / _folder_name(institution_id)
+                t = translator(scheme.reports.language_of(institution_id))
+                translators.append(t)
+                local_counts, _ = _analyse_scope(con, scheme, folder, zone, t,
+                                                 t("Behaviour sequences: {institution}", institution=institution_id),
+                                                 f"institution_id = {literal(institution_id)}")
+                institutions.append({"institution_id": institution_id, "language": t.language,
+                                     "report": str(final / folder.relative_to(out) / "report.html"),
+                                     "in_scope": local_counts["in_scope"]})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return SequencesSummary(
+        out_dir=str(final), zone=zone, lake_snapshot_id=snapshots[_statements_table(zone)],
+        statements=counts["statements"], voided=counts["voided"], out_of_scope=counts["out_of_scope"],
+        in_scope=counts["in_scope"], without_unit=counts["without_unit"],
+        dimensions=[_dimension_summary(r, scheme.threshold) for r in results],
+        report=str(final / "report.html"), elapsed_seconds=0.0, language=language,
+        untranslated=sorted(set().union(*(each.missing for each in translators))),
+        institutions=institutions, notes=[note] if note else [],
+        files=sorted([*(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()), "summary.json"]),
+    )
+
+
+def _analyse_scope(con: duckdb.DuckDBPyConnection, scheme: Scheme, out: Path, zone: Zone, t: Translator, title: str,
+                   rows: str) -> tuple[dict[str, int], list[DimensionResult]]:
+    """One report over the statements ``rows`` selects (all, or one institution's), written into ``out``.
 
     Passes over the data: one DuckDB scan for the counts, one sorted COPY of the coded events,
     one aggregate for the learner profiles, and one streaming tally.
     """
     out.mkdir(parents=True, exist_ok=True)
-    work = out / ".work"
-    work.mkdir()
     coded = out / "coded_events.parquet"
-    try:
-        with _connect(lake, zone, work, memory_limit, snapshots) as con:
-            scope = con.execute(scope_counts_sql(scheme)).fetchone()
-            assert scope is not None, "an aggregate query returns one row"
-            statements, voided, in_scope, without_unit = scope
-            con.execute(without_unit_sql(scheme, scheme.examples)).df().to_csv(out / "without_unit_examples.csv", index=False)
-            con.execute(f"COPY ({coded_events_sql(scheme)}) TO {literal(str(coded))} (FORMAT parquet, COMPRESSION zstd)")
-            profiles = {d.id: _learner_profiles(con, coded, d) for d in scheme.dimensions}
-            examples = {d.id: con.execute(uncoded_examples_sql(str(coded), d, scheme.examples)).df() for d in scheme.dimensions}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    scope = con.execute(scope_counts_sql(scheme, rows)).fetchone()
+    assert scope is not None, "an aggregate query returns one row"
+    statements, voided, in_scope, without_unit = scope
+    con.execute(without_unit_sql(scheme, scheme.examples, rows)).df().to_csv(out / "without_unit_examples.csv", index=False)
+    con.execute(f"COPY ({coded_events_sql(scheme, rows)}) TO {literal(str(coded))} (FORMAT parquet, COMPRESSION zstd)")
+    profiles = {d.id: _learner_profiles(con, coded, d) for d in scheme.dimensions}
+    examples = {d.id: con.execute(uncoded_examples_sql(str(coded), d, scheme.examples)).df() for d in scheme.dimensions}
     counts = {"statements": statements, "voided": voided, "out_of_scope": statements - voided - in_scope,
               "in_scope": in_scope, "without_unit": without_unit}
     clusterings = {d.id: _cluster(scheme, profiles[d.id]) for d in scheme.dimensions}
@@ -160,16 +195,32 @@ def _analyse(lake: Lake, scheme: Scheme, out: Path, final: Path, zone: Zone, mem
         if c.outcome is not None and scheme.clusters.per_cluster_lsa
     }
     tally = tally_coded_events(coded, scheme, learner_clusters, out / "sequences.parquet")
-    t = translator(language)
     results = [_dimension_result(scheme, tally.dimensions[d.id], clusterings[d.id], examples[d.id], tally, out, t)
                for d in scheme.dimensions]
-    write_report(out / "report.html", scheme, Scope(t("Collaborative-scenario behaviour sequences"), zone, counts), results, t)
-    return SequencesSummary(
-        out_dir=str(final), zone=zone, lake_snapshot_id=snapshots[_statements_table(zone)], **counts,
-        dimensions=[_dimension_summary(r, scheme.threshold) for r in results],
-        report=str(final / "report.html"), elapsed_seconds=0.0, language=language, untranslated=sorted(t.missing),
-        files=sorted([*(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()), "summary.json"]),
-    )
+    write_report(out / "report.html", scheme, Scope(title, zone, counts), results, t)
+    return counts, results
+
+
+def _institutions(con: duckdb.DuckDBPyConnection, zone: Zone) -> tuple[list[str], str | None]:
+    """The institutions to report on, or none and the one line that says why."""
+    if zone != "analyst":
+        return [], ("per-institution reports: the restricted zone has no institution_id (it is added when the analyst "
+                    "zone is published with a roster); cluster-wide report only")
+    if "institution_id" not in {row[0] for row in con.execute("DESCRIBE statements").fetchall()}:
+        return [], ("per-institution reports: this analyst zone has no institution_id column (published before rosters): "
+                    "run `xapi-pipeline publish --rebuild --roster ROSTER.csv`; cluster-wide report only")
+    ids = [row[0] for row in con.execute(
+        "SELECT DISTINCT institution_id FROM statements WHERE institution_id IS NOT NULL ORDER BY 1").fetchall()]
+    if not ids:
+        return [], ("per-institution reports: no statement in the analyst zone has an institution_id (publish with "
+                    "--roster so the roster places each actor); cluster-wide report only")
+    return ids, None
+
+
+def _folder_name(institution_id: str) -> str:
+    """The institution's folder: its id, with anything a file name cannot hold replaced."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", institution_id).lstrip(".")
+    return name or "_"
 
 
 def _learner_profiles(con: duckdb.DuckDBPyConnection, coded: Path, dimension: Dimension) -> pd.DataFrame:
