@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -37,32 +38,38 @@ def lake_and_roster(tmp_path_factory):
     roster = root / "roster.csv"
     roster.write_text("teacher_id,display_name,institution_id,ifis,member_from,member_to,pd_cycle_start\n" + "".join(
         f"T{index:05d},Teacher {index},{places[ifi]},{ifi},2000-01-01,,2025-09-01\n" for index, ifi in enumerate(actors)))
+    target = next(s for s in statements if places[_ifi(s)] == "S-17")
+    void = {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:moderator@cluster.example.kz"},  # in no institution
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/voided", "display": {"en-US": "voided"}},
+            "object": {"objectType": "StatementRef", "id": target["id"]}, "timestamp": target["timestamp"]}
     lake = Lake(root / "lake")
-    Ingestor(lake, "moodle-a").ingest(("t", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(statements))
+    Ingestor(lake, "moodle-a").ingest(("t", RawRecord(i, i + 1, json.dumps(s), s))
+                                      for i, s in enumerate([*statements, void]))
     pseudonymizer = Pseudonymizer(KEY, roster=RosterLookup.load(roster))
     publish(lake, pseudonymizer, include_unchecked=True)
     scheme = root / "scheme.yaml"
     scheme.write_text(SCHEME.read_text() + LANGUAGES)
     learners = {place: {pseudonymizer.pseudonym(ifi) for ifi, p in places.items() if p == place} for place in ("S-17", "C-03")}
-    return lake, scheme, statements, learners, root
+    return lake, scheme, statements, learners, root, target["id"]
 
 
 @pytest.fixture(scope="module")
 def run(lake_and_roster):
-    lake, scheme, _, _, root = lake_and_roster
+    lake, scheme, _, _, root, _ = lake_and_roster
     return run_sequences(lake, scheme, root / "out")
 
 
 def test_one_report_per_institution_with_only_its_learners(run, lake_and_roster):
-    _, _, statements, learners, _ = lake_and_roster
+    _, _, statements, learners, _, voided = lake_and_roster
     out = Path(run.out_dir)
     assert [(i["institution_id"], i["language"]) for i in run.institutions] == [("C-03", "ru"), ("S-17", "kk")]
     assert run.notes == [] and run.untranslated == []
-    assert sum(i["in_scope"] for i in run.institutions) == run.in_scope == len(statements)  # every actor placed once
+    # every actor placed once; the statement voided by a moderator of no institution is gone from its institution too
+    assert sum(i["in_scope"] for i in run.institutions) == run.in_scope == len(statements) - 1
     for place in ("S-17", "C-03"):
         folder = out / "institutions" / place
         events = pq.read_table(folder / "coded_events.parquet").to_pandas()
-        assert set(events["learner"]) <= learners[place] and len(events) > 0
+        assert set(events["learner"]) <= learners[place] and len(events) > 0 and voided not in set(events["statement_id"])
         assert (folder / "knowledge-construction" / "diagram.svg").stat().st_size > 0
         assert (folder / "interaction" / "transitions.csv").stat().st_size > 0
         profiles = (folder / "interaction" / "clusters" / "profiles.csv").read_text()
@@ -77,7 +84,7 @@ def test_one_report_per_institution_with_only_its_learners(run, lake_and_roster)
 
 
 def test_without_institution_ids_the_run_says_why_in_one_line(lake_and_roster, tmp_path, capsys):
-    lake, scheme, _, _, _ = lake_and_roster
+    lake, scheme, *_ = lake_and_roster
     restricted = run_sequences(lake, scheme, tmp_path / "restricted", zone="restricted")
     assert restricted.institutions == [] and len(restricted.notes) == 1 and "restricted zone" in restricted.notes[0]
     assert not (Path(restricted.out_dir) / "institutions").exists()
