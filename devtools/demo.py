@@ -189,14 +189,16 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
     console.print(table)
     reports = out / "reports"
     _credit_headline(reports / "credit", console)
-    _sequences_headline(reports / "sequences", console)
+    sequences = reports / "sequences" / "versions" / _read(reports / "sequences" / "LATEST")
+    _sequences_headline(sequences, console)
     latest = reports / "credit" / "versions" / _read(reports / "credit" / "LATEST")
     where = {
         "lake (Iceberg tables)": lake.layout.warehouse / "xapi", "catalog": lake.layout.catalog,
         "Data Docs": reports / "data_docs" / "index.html",
         "credit (latest version)": latest, "institution reports": latest / "institutions" / "<id>" / "report.html",
-        "behaviour sequences report": reports / "sequences" / "report.html",
-        "transition diagram": reports / "sequences" / "knowledge-construction" / "diagram.png",
+        "behaviour sequences report": sequences / "report.html",
+        "per institution": sequences / "institutions" / "<id>" / "report.html",
+        "transition diagram": sequences / "knowledge-construction" / "diagram.png",
         "Airflow logs": out / "airflow",
     }
     for label, path in where.items():

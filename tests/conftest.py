@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from devtools import REPO_ROOT
+from tests.reporting.browser import browser  # noqa: F401 (one Chromium per session: a module importing it starts its own)
 
 CONFORMANCE_DIR = REPO_ROOT.parent / "shared" / "xapi-conformance"
 

@@ -155,7 +155,8 @@ def test_two_workers_pull_overlapping_sources_then_the_asset_runs_the_analytics(
         assert api.wait_for_run("xapi_analytics", analytics, timeout=600) == "success"
         credit = reports / "credit" / "versions" / (reports / "credit" / "LATEST").read_text().strip()
         assert (credit / "institution_summary.csv").stat().st_size > 0
-        assert (reports / "sequences" / "report.html").stat().st_size > 0
+        sequences = reports / "sequences" / "versions" / (reports / "sequences" / "LATEST").read_text().strip()
+        assert (sequences / "report.html").stat().st_size > 0
 
 
 def test_a_worker_killed_mid_pull_is_retried_and_the_lake_ends_with_the_served_ids(

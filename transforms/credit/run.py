@@ -23,17 +23,8 @@ from transforms.credit.roster import load_roster
 from transforms.credit.spreadsheets import write_workbook
 from transforms.credit.statements import write_statements
 from transforms.credit.summaries import institution_summaries, teacher_summaries
-from transforms.credit.versions import (
-    STAGING_PREFIX,
-    VersionRecord,
-    commit_version,
-    continuity_changes,
-    exclusive_versions,
-    fingerprint,
-    read_manifest,
-    stamp_summaries,
-    version_dir,
-)
+from transforms.credit.versions import VersionRecord, continuity_changes, fingerprint, read_manifest, stamp_summaries
+from transforms.reporting.versions import STAGING_PREFIX, commit_version, exclusive_versions, version_dir
 from xapi_ingest.lake.store import Lake
 
 

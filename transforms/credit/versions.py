@@ -1,32 +1,24 @@
-"""Versioned outputs: a run that changes anything writes a new version; nothing is edited in place.
+"""Versioned credit outputs: a run that changes anything writes a new version; nothing is edited in place.
 
 ``OUT/versions.json`` lists every version with its inputs (policy hash, registry snapshot,
 statement watermark) and the version it supersedes. Each summary row carries a content id, and
 when a teacher's or institution's figures change (a voided completion, a late statement, an
 approved resource) its new row names the id of the row it supersedes. A run whose ledger is
-identical to the latest version's writes nothing, so re-running is harmless.
+identical to the latest version's writes nothing, so re-running is harmless. The folder layout,
+lock and atomic commit are :mod:`transforms.reporting.versions`, shared with ``sequences``.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from transforms.credit.policy import Policy
-from xapi_ingest.common.atomic import write_text_atomically
+from transforms.reporting.versions import manifest_entries
 
-MANIFEST = "versions.json"
-STAGING_PREFIX = ".staging-"
-_LOCK = ".versions.lock"
 _TEACHER_KEY = ["teacher_id", "institution_id", "period_kind", "period_id"]
 _INSTITUTION_KEY = ["institution_id", "period_kind", "period_id"]
 
@@ -48,14 +40,7 @@ class VersionRecord:
 
 
 def read_manifest(out_dir: Path) -> list[VersionRecord]:
-    path = out_dir / MANIFEST
-    if not path.exists():
-        return []
-    return [VersionRecord(**entry) for entry in json.loads(path.read_text())["versions"]]
-
-
-def version_dir(out_dir: Path, version: int) -> Path:
-    return out_dir / "versions" / f"v{version:04d}"
+    return [VersionRecord(**entry) for entry in manifest_entries(out_dir)]
 
 
 def fingerprint(ledger: pd.DataFrame, policy_sha256: str, registry_snapshot_id: str, roster_sha256: str) -> str:
@@ -125,34 +110,3 @@ def continuity_changes(teachers: pd.DataFrame, previous: Path | None) -> pd.Data
         now, then = both[name], both[f"previous_{name}"]
         differs |= (now != then) & ~(now.isna() & then.isna())
     return both.loc[differs, columns].reset_index(drop=True)
-
-
-@contextmanager
-def exclusive_versions(out_dir: Path) -> Iterator[None]:
-    """Hold the output folder for one run: read the manifest, stage, commit.
-
-    With the lock held no other run is staging, so any ``.staging-*`` folder found is what a
-    killed run left behind, and it is removed.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / _LOCK, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        for stale in out_dir.glob(STAGING_PREFIX + "*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def commit_version(out_dir: Path, staging: Path, record: VersionRecord) -> Path:
-    """Move a fully written staging folder into place, then append to the manifest atomically."""
-    target = version_dir(out_dir, record.version)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists():  # a crashed run left it but never reached the manifest: it is not a version
-        shutil.rmtree(target)
-    os.replace(staging, target)
-    records = [*read_manifest(out_dir), record]
-    write_text_atomically(json.dumps({"versions": [asdict(entry) for entry in records]}, indent=2), out_dir / MANIFEST)
-    write_text_atomically(f"v{record.version:04d}\n", out_dir / "LATEST")
-    return target

@@ -40,13 +40,18 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "sequences", help="code lake statements into behaviour sequences and analyse them",
         description="Code the lake's statements with a coding scheme, build sequences per unit, run the "
                     "lag-sequential analysis per coding dimension, draw transition diagrams, cluster learners, "
-                    "compare groups and write an HTML report.",
+                    "compare groups and write an HTML report, cluster-wide and per institution. Each run with "
+                    "new statements or a changed scheme writes a new version under OUT/versions/ (OUT/LATEST "
+                    "names it); a run with nothing new writes nothing and prints 'unchanged'.",
     )
     add_lake_argument(seq)
     seq.add_argument("--scheme", required=True, type=Path, help="coding scheme YAML (see config/sequences/scheme.yaml)")
     seq.add_argument("--out", required=True, type=Path, help="output directory")
     seq.add_argument("--zone", choices=("analyst", "restricted"), default="analyst",
                      help="lake zone to read; analyst (pseudonymized) unless real identities are needed (default: %(default)s)")
+    seq.add_argument("--language", choices=("kk", "ru", "en"),
+                     help="language of the cluster-wide report (default: the scheme's reports.default_language); "
+                          "each institution's report follows reports.institution_languages")
 
 
 def _structural_zeros(text: str | None) -> str | list[tuple[str, str]] | None:
@@ -101,7 +106,7 @@ def cmd_sequences(args: argparse.Namespace) -> int:
     from transforms.sequences.scheme import SchemeError
 
     try:
-        summary = run_sequences(args.lake, args.scheme, args.out, zone=args.zone)
+        summary = run_sequences(args.lake, args.scheme, args.out, zone=args.zone, language=args.language)
     except (SchemeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE

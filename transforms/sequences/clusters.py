@@ -15,7 +15,9 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.cluster.vq import kmeans2
 
-DESIGN_LABEL = "generic two-step design (Ward's linkage to choose k, then k-means); not Hou's published procedure"
+from transforms.reporting.i18n import N_
+
+DESIGN_LABEL = N_("generic two-step design (Ward's linkage to choose k, then k-means); not Hou's published procedure")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def cluster_learners(
     sample = np.sort(rng.choice(n, size=ward_sample, replace=False)) if n > ward_sample else np.arange(n)
     tree = linkage(features[sample], method="ward")
     heights = tree[:, 2]
-    chosen_by = "fixed in the scheme" if k is not None else "largest jump in Ward fusion heights"
+    chosen_by = N_("fixed in the scheme") if k is not None else N_("largest jump in Ward fusion heights")
     k = k if k is not None else choose_k(heights, k_max)
     ward_labels = fcluster(tree, t=k, criterion="maxclust")
     k = int(ward_labels.max())  # ties in heights can give fewer clusters than asked

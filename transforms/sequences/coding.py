@@ -7,11 +7,15 @@ scheme's models already restrict IRIs and codes to harmless characters.
 
 from __future__ import annotations
 
+from transforms.reporting.i18n import N_
 from transforms.sequences.scheme import Dimension, FieldRef, Rule, Scheme, Scope
 from xapi_ingest.xapi.vocabulary import VOIDED_VERB
 
-UNCODED_NO_RULE = "no rule matched"
-UNCODED_NOT_A_CODE = "value is not a code of the scheme"
+UNCODED_NO_RULE = N_("no rule matched")
+UNCODED_NOT_A_CODE = N_("value is not a code of the scheme")
+
+
+ALL_ROWS = "TRUE"  # a row filter that keeps every statement
 
 
 def literal(text: str) -> str:
@@ -85,11 +89,12 @@ def raw_column(dimension: Dimension) -> str:
     return "raw_" + dimension.id.replace("-", "_")
 
 
-def _behaviours_sql(scheme: Scheme) -> str:
+def _behaviours_sql(scheme: Scheme, rows: str) -> str:
     """In-scope, non-voided statements with unit, group, learner and one raw code per dimension.
 
     Voided statements are dropped together with the voiding statements themselves (the
-    voiding statement is bookkeeping, not behaviour).
+    voiding statement is bookkeeping, not behaviour). ``rows`` limits the statements read
+    (one institution's), never the voids: a void by anyone removes its target.
     """
     group = field_sql(scheme.compare) if scheme.compare else "NULL"
     raw_codes = ", ".join(f"{raw_code_sql(d)} AS {raw_column(d)}" for d in scheme.dimensions)
@@ -98,13 +103,13 @@ def _behaviours_sql(scheme: Scheme) -> str:
                CAST({field_sql(scheme.units)} AS VARCHAR) AS unit_id,
                CAST({group} AS VARCHAR) AS group_id, {raw_codes}
         FROM statements
-        WHERE voided_statement_id IS NULL
+        WHERE voided_statement_id IS NULL AND ({rows})
           AND statement_id NOT IN (SELECT voided_statement_id FROM statements WHERE voided_statement_id IS NOT NULL)
           AND {scope_sql(scheme.scope)}
     """
 
 
-def scope_counts_sql(scheme: Scheme) -> str:
+def scope_counts_sql(scheme: Scheme, rows: str = ALL_ROWS) -> str:
     """(statements, voided or voiding, in scope, in scope without a unit) in one pass."""
     return f"""
         WITH voided AS (SELECT DISTINCT voided_statement_id AS id FROM statements WHERE voided_statement_id IS NOT NULL)
@@ -114,14 +119,14 @@ def scope_counts_sql(scheme: Scheme) -> str:
                                 AND {scope_sql(scheme.scope)}),
                count(*) FILTER (WHERE voided_statement_id IS NULL AND statement_id NOT IN (SELECT id FROM voided)
                                 AND {scope_sql(scheme.scope)} AND {field_sql(scheme.units)} IS NULL)
-        FROM statements
+        FROM statements WHERE {rows}
     """
 
 
-def without_unit_sql(scheme: Scheme, limit: int) -> str:
+def without_unit_sql(scheme: Scheme, limit: int, rows: str = ALL_ROWS) -> str:
     return f"""
         SELECT statement_id, timestamp, verb_id, object_definition_type FROM statements
-        WHERE voided_statement_id IS NULL AND {scope_sql(scheme.scope)} AND {field_sql(scheme.units)} IS NULL
+        WHERE voided_statement_id IS NULL AND ({rows}) AND {scope_sql(scheme.scope)} AND {field_sql(scheme.units)} IS NULL
           AND statement_id NOT IN (SELECT voided_statement_id FROM statements WHERE voided_statement_id IS NOT NULL)
         ORDER BY statement_id LIMIT {int(limit)}
     """
@@ -130,7 +135,7 @@ def without_unit_sql(scheme: Scheme, limit: int) -> str:
 SEQUENCE_ORDER = "unit_id, timestamp NULLS LAST, statement_id"
 
 
-def coded_events_sql(scheme: Scheme) -> str:
+def coded_events_sql(scheme: Scheme, rows: str = ALL_ROWS) -> str:
     """One row per behaviour with a unit, in sequence order: by unit, then timestamp, then id.
 
     The statement id is a stable tie-break for equal timestamps. Each dimension gets a code
@@ -147,7 +152,7 @@ def coded_events_sql(scheme: Scheme) -> str:
                        f"CASE WHEN {raw} NOT IN ({codes}) THEN {raw} END AS {raw}")
     return f"""
         SELECT unit_id, group_id, learner, statement_id, timestamp, verb_id, object_definition_type, {", ".join(columns)}
-        FROM ({_behaviours_sql(scheme)})
+        FROM ({_behaviours_sql(scheme, rows)})
         WHERE unit_id IS NOT NULL
         ORDER BY {SEQUENCE_ORDER}
     """

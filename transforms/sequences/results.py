@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -43,7 +44,6 @@ class DimensionResult:
     groups: list[GroupResult]
     homogeneity_groups: ChiSquare | None
     clusters: ClusterReport | None
-    cluster_note: str
     files: list[str]
 
 
@@ -75,11 +75,25 @@ class SequencesSummary:
     elapsed_seconds: float
     files: list[str] = field(default_factory=list)
     lake_snapshot_id: int | None = None  # the Iceberg snapshot of the zone's statements table that was read
+    version: int = 0
+    new_version: bool = True  # false: nothing changed since ``version``, and nothing was written
+    notes: list[str] = field(default_factory=list)  # one line each: what the run could not do, and why
+    language: str = "en"  # of the cluster-wide report
+    untranslated: list[str] = field(default_factory=list)  # messages the reports had to print in English
+    institutions: list[dict[str, Any]] = field(default_factory=list)  # institution_id, language, report, in_scope
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, document: dict[str, Any], **changes: Any) -> SequencesSummary:
+        """A version's ``summary.json`` read back (``changes``: what differs for this run)."""
+        dimensions = [DimensionSummary(**d) for d in document["dimensions"]]
+        return cls(**{**document, "dimensions": dimensions, **changes})
+
     def describe(self) -> str:
+        if not self.new_version:
+            return f"unchanged; latest version v{self.version:04d} ({self.out_dir}): no new statements and the same scheme"
         lines = [
             f"{self.statements} statements ({self.zone} zone): {self.in_scope} in scope, {self.out_of_scope} out of scope, "
             f"{self.voided} voided or voiding, {self.without_unit} in scope without a unit",
@@ -89,5 +103,8 @@ class SequencesSummary:
             clusters = f"; {d.clusters_k} learner clusters" if d.clusters_k else ""
             lines.append(f"  {d.id}: {d.events} events in {d.units} units, {d.uncoded} uncoded, "
                          f"{d.transitions} transitions; significant: {shown}{clusters}")
-        lines.append(f"report: {self.report}  ({self.elapsed_seconds:.1f} s)")
+        lines += [f"  institution {i['institution_id']} ({i['language']}): {i['in_scope']} in scope; {i['report']}"
+                  for i in self.institutions]
+        lines += self.notes
+        lines.append(f"version v{self.version:04d}; report: {self.report}  ({self.elapsed_seconds:.1f} s)")
         return "\n".join(lines)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from transforms.reporting.i18n import Language
 from xapi_ingest.common.config import ConfigError, load_yaml_model
 
 SchemeError = ConfigError
@@ -26,9 +27,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class Code(_Strict):
-    code: CodeName
+class _Labelled(_Strict):
+    """A label people read, with its texts in the report languages (``translations: {kk: …, ru: …}``)."""
+
     label: str
+    translations: dict[Language, str] = Field(default_factory=dict)
+
+    def label_in(self, language: Language) -> str:
+        return self.translations.get(language, self.label)
+
+
+class Code(_Labelled):
+    code: CodeName
     description: str = ""
 
 
@@ -62,9 +72,8 @@ class Rule(_Strict):
         return self
 
 
-class Dimension(_Strict):
+class Dimension(_Labelled):
     id: Slug
-    label: str
     codes: list[Code] = Field(min_length=2)
     rules: list[Rule] = Field(min_length=1)
     structural_zeros: Literal["none", "diagonal"] | list[tuple[CodeName, CodeName]] = "none"
@@ -133,6 +142,16 @@ class Clusters(_Strict):
     per_cluster_lsa: bool = True
 
 
+class Reports(_Strict):
+    """The language of each report (the same keys as the credit policy's ``reports``)."""
+
+    default_language: Language = "en"
+    institution_languages: dict[str, Language] = Field(default_factory=dict)  # institution_id -> its language
+
+    def language_of(self, institution_id: str) -> Language:
+        return self.institution_languages.get(institution_id, self.default_language)
+
+
 class Scheme(_Strict):
     scope: Scope = Field(default_factory=Scope)
     units: FieldRef
@@ -143,6 +162,7 @@ class Scheme(_Strict):
     examples: int = Field(default=20, ge=0, le=1000)
     clusters: Clusters = Field(default_factory=Clusters)
     dimensions: list[Dimension] = Field(min_length=1)
+    reports: Reports = Field(default_factory=Reports)
 
     @field_validator("dimensions")
     @classmethod

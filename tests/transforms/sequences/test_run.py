@@ -59,7 +59,12 @@ def run(tmp_path_factory):
     lake = Lake(root / "lake")
     _ingest(lake, [*statements, *special.values(), *realistic_statements(40)])
     summary = run_sequences(lake, SCHEME, root / "out")
-    return summary, root / "out", statements, special
+    return summary, Path(summary.out_dir), statements, special
+
+
+def _lake(out: Path) -> Lake:
+    """The lake a version folder (``OUT/versions/vNNNN``) was computed from, in these tests' layout."""
+    return Lake(out.parents[2] / "lake")
 
 
 def test_synthetic_statements_are_valid_and_deterministic():
@@ -137,8 +142,8 @@ def test_lag_two_and_per_cluster_tables_match_the_oracle(run, tmp_path):
     kept = [*statements, special["unknown"]]
     scheme = tmp_path / "lag2.yaml"
     scheme.write_text(SCHEME.read_text().replace("lag: 1", "lag: 2"))
-    run_sequences(Lake(out.parent / "lake"), scheme, tmp_path / "lag2")
-    kc = json.loads((tmp_path / "lag2" / "knowledge-construction" / "lsa.json").read_text())
+    lag2 = Path(run_sequences(_lake(out), scheme, tmp_path / "lag2").out_dir)
+    kc = json.loads((lag2 / "knowledge-construction" / "lsa.json").read_text())
     assert kc["lag"] == 2 and kc["freq"] == _oracle_table(kept, kc["codes"], _kc, lag=2).tolist()
 
     # Per-cluster tables: learners' own sequences inside each thread, summed over the clustered learners.
@@ -180,10 +185,10 @@ def test_outputs_are_pseudonymized_and_complete(run):
 
 def test_rerun_gives_identical_results_and_images(run, tmp_path):
     summary, out, _, _ = run
-    again = run_sequences(Lake(Path(out).parent / "lake"), SCHEME, tmp_path / "again")
+    again = run_sequences(_lake(out), SCHEME, tmp_path / "again")
     for name in ("knowledge-construction/lsa.json", "knowledge-construction/diagram.png", "knowledge-construction/diagram.svg",
                  "interaction/clusters/profiles.csv"):
-        assert (out / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+        assert (out / name).read_bytes() == (Path(again.out_dir) / name).read_bytes(), name
     assert [d.significant for d in again.dimensions] == [d.significant for d in summary.dimensions]
 
 
@@ -191,11 +196,11 @@ def test_tiny_batches_split_units_and_change_nothing(run, tmp_path, monkeypatch)
     """Units cut across many batches are carried over whole: the tally must not depend on batch size."""
     _, out, _, _ = run
     monkeypatch.setattr("transforms.sequences.tally.BATCH_ROWS", 7)
-    run_sequences(Lake(out.parent / "lake"), SCHEME, tmp_path / "small")
+    small = Path(run_sequences(_lake(out), SCHEME, tmp_path / "small").out_dir)
     for name in ("knowledge-construction/lsa.json", "interaction/lsa.json", "knowledge-construction/groups/comparison.csv",
                  "knowledge-construction/clusters/cluster-1/lsa.json", "knowledge-construction/uncoded.csv"):
-        assert (out / name).read_text() == (tmp_path / "small" / name).read_text(), name
-    assert pq.read_table(out / "sequences.parquet").equals(pq.read_table(tmp_path / "small" / "sequences.parquet"))
+        assert (out / name).read_text() == (small / name).read_text(), name
+    assert pq.read_table(out / "sequences.parquet").equals(pq.read_table(small / "sequences.parquet"))
 
 
 def test_uncoded_error_policy_and_empty_analyst_zone(run, tmp_path):
@@ -203,7 +208,7 @@ def test_uncoded_error_policy_and_empty_analyst_zone(run, tmp_path):
     strict = tmp_path / "strict.yaml"
     strict.write_text(SCHEME.read_text().replace("uncoded: gap", "uncoded: error"))
     with pytest.raises(ValueError, match="match no code"):
-        run_sequences(Lake(out.parent / "lake"), strict, tmp_path / "strict-out")
+        run_sequences(_lake(out), strict, tmp_path / "strict-out")
     lake = Lake(tmp_path / "restricted-only")
     records = [("t", RawRecord(i, i + 1, json.dumps(s), s)) for i, s in enumerate(collaborative_discussions(2))]
     Ingestor(lake, "moodle-a").ingest(records)
@@ -227,9 +232,9 @@ def test_scheme_errors_name_file_line_and_field(tmp_path):
 
 def test_cli_sequences(run, tmp_path, capsys):
     _, out, _, _ = run
-    assert main(["sequences", "--lake", str(out.parent / "lake"), "--scheme", str(SCHEME), "--out", str(tmp_path / "o")]) == 0
+    assert main(["sequences", "--lake", str(out.parents[2] / "lake"), "--scheme", str(SCHEME), "--out", str(tmp_path / "o")]) == 0
     assert "report:" in capsys.readouterr().out
-    assert main(["sequences", "--lake", str(out.parent / "lake"), "--scheme", str(tmp_path / "missing.yaml"),
+    assert main(["sequences", "--lake", str(out.parents[2] / "lake"), "--scheme", str(tmp_path / "missing.yaml"),
                  "--out", str(tmp_path / "o")]) == 2
     assert "cannot read" in capsys.readouterr().err
 
@@ -238,8 +243,9 @@ def test_an_empty_lake_gives_an_empty_report(tmp_path):
     summary = run_sequences(Lake(tmp_path / "lake"), SCHEME, tmp_path / "out")
     assert (summary.statements, summary.in_scope) == (0, 0)
     assert all(d.transitions == 0 and d.significant == [] for d in summary.dimensions)
-    assert json.loads((tmp_path / "out" / "interaction" / "lsa.json").read_text())["adjusted_residuals"] == [[None] * 4] * 4
-    assert (tmp_path / "out" / "report.html").exists()
+    out = Path(summary.out_dir)
+    assert json.loads((out / "interaction" / "lsa.json").read_text())["adjusted_residuals"] == [[None] * 4] * 4
+    assert (out / "report.html").exists()
 
 
 def test_a_registration_in_mixed_letter_case_is_one_unit(tmp_path):
@@ -249,6 +255,66 @@ def test_a_registration_in_mixed_letter_case_is_one_unit(tmp_path):
         statement["context"]["registration"] = statement["context"]["registration"].upper()
     lake = Lake(tmp_path / "lake")
     _ingest(lake, discussion)
-    run_sequences(lake, SCHEME, tmp_path / "out")
-    events = pq.read_table(tmp_path / "out" / "coded_events.parquet").to_pandas()
+    out = Path(run_sequences(lake, SCHEME, tmp_path / "out").out_dir)
+    events = pq.read_table(out / "coded_events.parquet").to_pandas()
     assert len(events) == len(discussion) and events["unit_id"].nunique() == 1
+
+
+def test_runs_are_versioned_and_a_run_with_nothing_new_writes_nothing(tmp_path, capsys):
+    lake, out = Lake(tmp_path / "lake"), tmp_path / "out"
+    discussions = list(collaborative_discussions(6, seed=21))
+    _ingest(lake, discussions[: len(discussions) // 2])
+    first = run_sequences(lake, SCHEME, out)
+    assert (first.version, first.new_version) == (1, True)
+    assert Path(first.out_dir) == out / "versions" / "v0001" and (out / "LATEST").read_text() == "v0001\n"
+    assert (Path(first.report)).read_text().startswith("<!doctype html>")
+    listing = sorted(p.name for p in out.iterdir())
+
+    again = run_sequences(lake, SCHEME, out)  # nothing new: no version, no staging folder, not one file touched
+    assert (again.version, again.new_version) == (1, False)
+    assert sorted(p.name for p in out.iterdir()) == listing and list((out / "versions").iterdir()) == [out / "versions" / "v0001"]
+    assert main(["sequences", "--lake", str(tmp_path / "lake"), "--scheme", str(SCHEME), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("unchanged; latest version v0001")
+
+    _ingest(lake, discussions[len(discussions) // 2:])  # new statements: a new version, the old one kept as it was
+    second = run_sequences(lake, SCHEME, out)
+    assert (second.version, second.new_version) == (2, True) and second.statements > first.statements
+    assert json.loads((out / "versions" / "v0001" / "summary.json").read_text())["statements"] == first.statements
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(SCHEME.read_text().replace("threshold: 1.96", "threshold: 2.58"))
+    assert run_sequences(lake, changed, out).version == 3  # same lake, another scheme
+    assert run_sequences(lake, SCHEME, out, language="ru").version == 4  # another language asked for
+
+    manifest = json.loads((out / "versions.json").read_text())["versions"]
+    assert [v["version"] for v in manifest] == [1, 2, 3, 4] and [v["supersedes_version"] for v in manifest] == [None, 1, 2, 3]
+    assert manifest[0]["lake_snapshots"]["analyst_statements"] != manifest[1]["lake_snapshots"]["analyst_statements"]
+    assert manifest[2]["scheme_sha256"] != manifest[1]["scheme_sha256"]
+    assert (out / "LATEST").read_text() == "v0004\n"
+
+
+def test_a_failed_run_leaves_no_version_and_a_killed_runs_staging_is_removed(tmp_path):
+    lake, out = Lake(tmp_path / "lake"), tmp_path / "out"
+    discussion = list(collaborative_discussions(2, seed=4))
+    discussion[0]["result"] = {"extensions": {KC_EXTENSION: "C9"}}  # not a code: fails under 'uncoded: error'
+    _ingest(lake, discussion)
+    stale = out / ".staging-sequences-20260101T000000-dead"  # what a run killed mid-write leaves
+    (stale / "interaction").mkdir(parents=True)
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(SCHEME.read_text().replace("uncoded: gap", "uncoded: error"))
+    with pytest.raises(ValueError, match="match no code"):
+        run_sequences(lake, strict, out)
+    assert sorted(p.name for p in out.iterdir()) == [".versions.lock"]  # no version, no manifest, no staging
+    assert run_sequences(lake, SCHEME, out).version == 1
+
+
+@pytest.mark.parametrize(("language", "words"), [("kk", ["Кодтардың жиіліктері", "Білім алушылардың кластерлері"]),
+                                                 ("ru", ["Частоты кодов", "Кластеры учащихся"]),
+                                                 ("en", ["Code frequencies", "Learner clusters"])])
+def test_the_report_reads_in_each_language(run, tmp_path, language, words):
+    _, out, _, _ = run
+    summary = run_sequences(_lake(out), SCHEME, tmp_path / "out", language=language)
+    assert summary.untranslated == [] and summary.language == language
+    report = Path(summary.report).read_text()
+    assert f"<html lang='{language}'>" in report and all(word in report for word in words)
+    if language != "en":
+        assert "Code frequencies" not in report and "z &gt; 1,96" in report  # numbers in the language's format too
