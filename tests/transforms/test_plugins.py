@@ -14,6 +14,8 @@ from transforms.credit.plugin import CreditConfig
 from transforms.plugins import GROUP, AnalyticsPlugin, write_version
 from transforms.plugins.deployment import Deployment
 from transforms.plugins.discovery import PluginError, find, load
+from xapi_ingest.app.settings import Settings
+from xapi_ingest.app.steps import analytics_deployment
 from xapi_ingest.common.config import ConfigError
 
 CONFIG = """\
@@ -140,3 +142,24 @@ def test_a_write_that_fails_leaves_no_version(tmp_path: Path) -> None:
         write_version(tmp_path, {"config_sha256": "a"}, broken)
     assert not (tmp_path / "versions").exists() and not (tmp_path / "versions.json").exists()
     assert write_version(tmp_path, {"config_sha256": "a"}, lambda folder: {}).version == 1
+
+
+def test_without_an_analytics_file_credit_and_sequences_run_from_the_older_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no config/analytics.yaml here
+    deployment = analytics_deployment(Settings.from_env({
+        "XAPI_REPORTS": "out", "XAPI_CREDIT_POLICY": "missing.yaml",
+        "XAPI_SEQUENCES_SCHEME": str(REPO_ROOT / "config/sequences/scheme.yaml")}))
+    assert deployment.enabled == ("credit", "sequences")
+    plugins = {entry.name: load(entry) for entry in project_entry_points()}
+    assert deployment.config(plugins["sequences"]).out == Path("out/sequences")
+    with pytest.raises(ConfigError) as caught:
+        deployment.config(plugins["credit"])
+    assert str(caught.value).splitlines()[0] == (
+        "XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS (there is no XAPI_ANALYTICS='config/analytics.yaml'): "
+        "plugins.credit.policy='missing.yaml': Path does not point to a file")
+
+
+def test_an_analytics_file_named_by_the_setting_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"XAPI_ANALYTICS='.*absent.yaml': no such file"):
+        analytics_deployment(Settings.from_env({"XAPI_ANALYTICS": str(tmp_path / "absent.yaml")}))

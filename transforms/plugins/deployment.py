@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from transforms.plugins.api import AnalyticsPlugin, Config
-from xapi_ingest.common.config import ConfigError, located_errors, read_yaml
+from xapi_ingest.common.config import ConfigError, field_path, located_errors, read_yaml
 
 PluginName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]  # an entry point's name
 
@@ -67,5 +67,9 @@ class Deployment:
         try:
             return plugin.config.model_validate(self.sections[plugin.name])
         except ValidationError as exc:
+            if self.tree is None:  # no file, so no line: the value says which setting it came from
+                raise ConfigError("\n".join(
+                    f"{self.source}: plugins.{plugin.name}.{field_path(item['loc'])}={str(item['input'])!r}: {item['msg']}"
+                    for item in exc.errors(include_url=False))) from None
             raise located_errors(self.source, exc, self.tree, ("plugins", plugin.name)) from None
 

@@ -173,7 +173,7 @@ def analytics_deployment(settings: Settings) -> Deployment:
         "credit": {"policy": settings.credit_policy, "registry": settings.credit_registry,
                    "roster": settings.credit_roster, "out": settings.reports / "credit"},
         "sequences": {"scheme": settings.sequences_scheme, "out": settings.reports / "sequences"},
-    }, source="XAPI_CREDIT_* / XAPI_SEQUENCES_SCHEME / XAPI_REPORTS (no XAPI_ANALYTICS file)")
+    }, source=f"XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS (there is no XAPI_ANALYTICS={str(settings.analytics)!r})")
 
 
 def analytics_asset(name: str) -> str:
