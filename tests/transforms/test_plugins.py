@@ -163,3 +163,18 @@ def test_without_an_analytics_file_credit_and_sequences_run_from_the_older_setti
 def test_an_analytics_file_named_by_the_setting_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"XAPI_ANALYTICS='.*absent.yaml': no such file"):
         analytics_deployment(Settings.from_env({"XAPI_ANALYTICS": str(tmp_path / "absent.yaml")}))
+
+
+def test_two_packages_claiming_one_plugin_name_is_an_error_naming_both(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for package, module in (("counts-a", "counts_a"), ("counts-b", "counts_b")):
+        info = tmp_path / f"{module}-1.0.dist-info"  # what pip leaves in site-packages
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[{GROUP}]\ncounts = {module}:plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(PluginError) as caught:
+        find("counts")
+    assert str(caught.value) == (
+        "analytics plugin 'counts' is provided by 2 packages: entry point 'counts = counts_a:plugin' of counts-a 1.0; "
+        "entry point 'counts = counts_b:plugin' of counts-b 1.0; uninstall all but one")

@@ -18,7 +18,7 @@ class PluginError(Exception):
 
 
 def entry_points() -> dict[str, metadata.EntryPoint]:
-    """Plugin name -> entry point, as installed (when two packages claim one name, the first on the path wins)."""
+    """Plugin name -> entry point, as installed (when two packages claim one name, :func:`find` refuses it)."""
     found: dict[str, metadata.EntryPoint] = {}
     for entry in metadata.entry_points(group=GROUP):
         found.setdefault(entry.name, entry)
@@ -54,4 +54,8 @@ def find(name: str, installed: dict[str, metadata.EntryPoint] | None = None) -> 
         known = ", ".join(installed) or "none"
         raise PluginError(f"no analytics plugin {name!r} is installed (entry point group {GROUP}; installed: {known}); "
                           "install its package, or after editing a pyproject.toml reinstall it (pip install -e .)")
+    claims = sorted(metadata.entry_points(group=GROUP, name=name), key=lambda entry: entry.value)
+    if len(claims) > 1:  # which one would run depends on the order of sys.path: refuse rather than guess
+        raise PluginError(f"analytics plugin {name!r} is provided by {len(claims)} packages: "
+                          f"{'; '.join(map(where, claims))}; uninstall all but one")
     return load(installed[name])
