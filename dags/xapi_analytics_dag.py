@@ -1,12 +1,14 @@
-"""Turn the statements lake into credit and behaviour sequences whenever the ingest DAG updates it.
+"""Run every enabled analytics plugin whenever the ingest DAG updates the statements lake.
 
 Scheduled on the ``xapi_statements_lake`` Asset, so it runs after each ingest run that
 published data, never on a clock of its own. ``apply_voids`` first rebuilds the void ledger
-(voids can arrive before or after their targets, and some LRSs never apply them); then
-``credit`` and ``sequences`` run side by side on the void-aware view. Both write new versioned
-outputs and never edit earlier ones, so a re-run is safe. Each step is a function in
-``xapi_ingest.app.steps``; ``xapi-pipeline credit`` and ``xapi-pipeline sequences`` run the
-same code by hand.
+(voids can arrive before or after their targets, and some LRSs never apply them); then one
+task per plugin enabled in ``XAPI_ANALYTICS`` (credit and sequences when that file does not
+exist) runs on the void-aware view. The tasks are generated when the file is parsed, so each
+is named after its plugin, fails alone, and updates an Asset of its own
+(``xapi_analytics_<name>``) that downstream DAGs can be scheduled on; the event's extra says
+which output version the run wrote. Plugins write new versioned outputs and never edit earlier
+ones, so a re-run is safe. ``xapi-pipeline analytics run NAME`` runs the same code by hand.
 """
 
 from __future__ import annotations
@@ -31,14 +33,15 @@ def xapi_analytics():
         return steps.apply_lake_voids(Settings.from_env())
 
     @task
-    def credit() -> dict:
-        return steps.run_credit(Settings.from_env())
+    def analysis(name: str, *, outlet_events=None) -> dict:
+        outcome = steps.run_analytics(Settings.from_env(), name)
+        event = outlet_events[Asset(steps.analytics_asset(name))]
+        event.extra = {key: outcome[key] for key in ("version", "new_version", "output_dir")}
+        return outcome
 
-    @task
-    def sequences() -> dict:
-        return steps.run_sequences(Settings.from_env())
-
-    apply_voids() >> [credit(), sequences()]
+    voids = apply_voids()
+    for name in steps.enabled_analytics(SETTINGS):
+        voids >> analysis.override(task_id=name, outlets=[Asset(steps.analytics_asset(name))])(name)
 
 
 xapi_analytics()

@@ -72,7 +72,8 @@ def test_ingest_rejects_bad_source_id(tmp_path, statement, capsys):
 
 
 @pytest.mark.parametrize("command", [[], *[[name] for name in ("validate", "ingest-file", "publish", "sql",
-                                                                 "rules", "schema", "sample")]])
+                                                                 "rules", "schema", "sample", "analytics")],
+                                     ["analytics", "list"], ["analytics", "run"]])
 def test_help_everywhere(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([*command, "--help"])

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     credit_roster: Path = Field(Path("config/credit/roster.csv"),
                                 description="teacher roster (CSV): credit, and the analyst zone's teacher_key")
     sequences_scheme: Path = Field(Path("config/sequences/scheme.yaml"), description="behaviour coding scheme (YAML)")
+    analytics: Path = Field(Path("config/analytics.yaml"),
+                            description="analytics plugins enabled here, with their options (YAML); without the file, "
+                                        "credit and sequences run from XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS")
     pseudonym_key: SecretStr | None = Field(None, description="secret key of the analyst zone's pseudonyms (>= 16 bytes)")
     analyst_drop_extensions: tuple[str, ...] = Field(
         (), description="extension keys (IRIs, comma-separated) removed from the analyst zone's extensions")

@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from transforms.plugins.api import Outcome, RunContext
+from transforms.plugins.deployment import Deployment
+from transforms.plugins.discovery import find
 from xapi_ingest.app.settings import Settings
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.voids import apply_voids
@@ -160,19 +163,46 @@ def compact_lake(settings: Settings) -> list[dict[str, object]]:
     return [asdict(result) for result in compact(settings.open_lake())]
 
 
-def run_sequences(settings: Settings) -> dict[str, object]:
-    from transforms.sequences.run import run_sequences as sequences
+def analytics_deployment(settings: Settings) -> Deployment:
+    """The plugins ``XAPI_ANALYTICS`` enables; without that file, credit and sequences configured by
+    the older settings, so a deployment that never wrote one runs what it always ran."""
+    path = settings.optional_file("analytics")
+    if path is not None:
+        return Deployment.load(path)
+    return Deployment.of({
+        "credit": {"policy": settings.credit_policy, "registry": settings.credit_registry,
+                   "roster": settings.credit_roster, "out": settings.reports / "credit"},
+        "sequences": {"scheme": settings.sequences_scheme, "out": settings.reports / "sequences"},
+    }, source=f"XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS (there is no XAPI_ANALYTICS={str(settings.analytics)!r})")
 
-    return sequences(settings.open_lake(), settings.file("sequences_scheme"), settings.reports / "sequences").as_dict()
+
+def analytics_asset(name: str) -> str:
+    """The Asset a plugin's outputs update, so downstream DAGs can follow one analysis."""
+    return f"xapi_analytics_{name}"
 
 
-def run_credit(settings: Settings) -> dict[str, object]:
-    from transforms.credit.run import run_credit as credit
+def enabled_analytics(settings: Settings) -> list[str]:
+    return list(analytics_deployment(settings).enabled)
 
-    summary = credit(settings.open_lake(), settings.file("credit_policy"), settings.file("credit_registry"),
-                     settings.file("credit_roster"), settings.reports / "credit")
-    for line in summary.lines():
+
+def run_plugin(lake: Lake, deployment: Deployment, name: str) -> Outcome:
+    """Load plugin ``name``, validate its options, and run it on the lake as it is now.
+
+    Raises :class:`~transforms.plugins.discovery.PluginError` or
+    :class:`~xapi_ingest.common.config.ConfigError` (one line each) before reading any data.
+    """
+    plugin = find(name)
+    config = deployment.config(plugin)
+    if not lake.exists():
+        raise FileNotFoundError(f"no lake at {lake.name}: ingest or pull statements into it first")
+    return plugin.run(RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids()), config)
+
+
+def run_analytics(settings: Settings, name: str) -> dict[str, object]:
+    """One DAG task: one plugin, its lines logged, its outcome the XCom."""
+    outcome = run_plugin(settings.open_lake(), analytics_deployment(settings), name)
+    for line in outcome.lines:
         log.info("%s", line)
-    for warning in summary.warnings():
+    for warning in outcome.warnings:
         log.warning("%s", warning)
-    return {key: str(value) if isinstance(value, Path) else value for key, value in asdict(summary).items()}
+    return outcome.as_dict()

@@ -68,11 +68,13 @@ def read_yaml(path: Path | str) -> tuple[Any, yaml.Node | None]:
         raise ConfigError(f"{path}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
 
 
-def located_errors(path: Path | str, error: ValidationError, tree: yaml.Node | None) -> ConfigError:
-    """One line per problem, each naming the file, the line and the field."""
+def located_errors(path: Path | str, error: ValidationError, tree: yaml.Node | None,
+                   within: Location = ()) -> ConfigError:
+    """One line per problem, each naming the file, the line and the field; ``within``: where in
+    the file the validated part sits (a plugin's section of ``analytics.yaml``)."""
     problems = []
     for item in error.errors(include_url=False):
-        location = _user_location(item)
+        location = (*within, *_user_location(item))
         problems.append(f"{path}:{_line_of(tree, location)}: {field_path(location) or '(top level)'}: {item['msg']}")
     return ConfigError("\n".join(problems))
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from transforms.credit.cli import add_credit_parser
 from transforms.sequences import cli as sequences_cli
+from xapi_ingest.app.cli.analytics import add_analytics_parsers
 from xapi_ingest.app.cli.lake import add_export_parser, add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import add_quality_parsers
 from xapi_ingest.common.atomic import WriteError
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_parser(commands)
     sequences_cli.add_parsers(commands)
     add_credit_parser(commands)
+    add_analytics_parsers(commands)
     return parser
 
 
@@ -428,7 +430,7 @@ _COMMANDS = {
     **{name: f"xapi_ingest.app.cli.quality:cmd_{name}" for name in ("check", "release")},
     **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify", "export")},
     "lsa": "transforms.sequences.cli:cmd_lsa", "sequences": "transforms.sequences.cli:cmd_sequences",
-    "credit": "transforms.credit.cli:cmd_credit",
+    "credit": "transforms.credit.cli:cmd_credit", "analytics": "xapi_ingest.app.cli.analytics:cmd_analytics",
 }
 
 
