@@ -121,13 +121,13 @@ def test_a_version_is_written_once_per_distinct_inputs(tmp_path: Path) -> None:
 
     first = write_version(out, {"config_sha256": "a", "lake_snapshots": {"statements": 1}}, write)
     again = write_version(out, {"lake_snapshots": {"statements": 1}, "config_sha256": "a"}, write)
-    (out / ".staging").mkdir()  # what a run killed while writing leaves behind
+    (out / ".staging-killed").mkdir()  # what a run killed while writing leaves behind
     changed = write_version(out, {"config_sha256": "a", "lake_snapshots": {"statements": 2}}, write)
     assert (first.version, first.new_version, again.version, again.new_version) == (1, True, 1, False)
     assert (changed.version, changed.new_version, len(calls)) == (2, True, 2)
     assert (out / "versions" / "v0001" / "table.csv").read_text() == "run,1\n"
     assert (out / "versions" / "v0002" / "table.csv").read_text() == "run,2\n"
-    assert (out / "LATEST").read_text() == "v0002\n" and not (out / ".staging").exists()
+    assert (out / "LATEST").read_text() == "v0002\n" and not list(out.glob(".staging*"))
     manifest = json.loads((out / "versions.json").read_text())["versions"]
     assert [entry["inputs"]["lake_snapshots"] for entry in manifest] == [{"statements": 1}, {"statements": 2}]
     assert again.output_dir == first.output_dir == out / "versions" / "v0001"

@@ -1,34 +1,39 @@
-"""Versioned output folders for plugins that have none of their own: the credit pattern, minimal.
+"""Versioned output folders for plugins that have none of their own.
 
-``OUT/versions/vNNNN/`` holds each version's files, ``OUT/versions.json`` lists every version
-with its inputs (plugin version, config hash, lake snapshots) and ``OUT/LATEST`` names the
-newest. A run writes into a hidden staging folder and renames it into place only when the
-plugin's ``write`` returned, so a reader never sees half a version; a run whose inputs match
-the latest version's writes nothing. A lock keeps two runs from staging into one folder at once.
+The layout, lock and atomic commit are :mod:`transforms.reporting.versions` (credit and sequences
+use them too): ``OUT/versions/vNNNN/``, ``OUT/versions.json`` with each version's inputs (plugin
+version, config hash, lake snapshots) and ``OUT/LATEST``. What this adds is the rule every
+plugin wants: a run whose inputs match the latest version's writes nothing.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-import shutil
+import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from transforms.plugins.api import Outcome
-from xapi_ingest.common.atomic import write_text_atomically
+from transforms.reporting.versions import (
+    commit_version,
+    exclusive_versions,
+    manifest_entries,
+    staging_dir,
+    version_dir,
+)
 
-MANIFEST = "versions.json"
-_STAGING = ".staging"
 
-
-def _entries(out: Path) -> list[dict[str, Any]]:
-    path = out / MANIFEST
-    return json.loads(path.read_text())["versions"] if path.exists() else []
+@dataclass(frozen=True)
+class PluginVersion:
+    version: int
+    fingerprint: str
+    written_at: str
+    inputs: dict[str, Any]
+    summary: dict[str, Any]
 
 
 def write_version(out: Path, inputs: Mapping[str, Any],
@@ -37,25 +42,16 @@ def write_version(out: Path, inputs: Mapping[str, Any],
 
     ``write`` returns a JSON-able summary, kept in the manifest and in the outcome.
     """
-    fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / ".versions.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        entries = _entries(out)
+    recorded: dict[str, Any] = json.loads(json.dumps(inputs, sort_keys=True, default=str))
+    fingerprint = hashlib.sha256(json.dumps(recorded, sort_keys=True).encode()).hexdigest()
+    with exclusive_versions(out):
+        entries = manifest_entries(out)
         latest = entries[-1] if entries else None
         if latest is not None and latest["fingerprint"] == fingerprint:
-            return Outcome(out / "versions" / f"v{latest['version']:04d}", latest["version"], False, latest["summary"])
+            return Outcome(version_dir(out, latest["version"]), latest["version"], False, latest["summary"])
         version = latest["version"] + 1 if latest else 1
-        staging = out / _STAGING
-        shutil.rmtree(staging, ignore_errors=True)  # a killed run's leftovers: the lock says no run is staging
+        staging = staging_dir(out, uuid.uuid4().hex)
         staging.mkdir()
-        summary = dict(write(staging))
-        target = out / "versions" / f"v{version:04d}"
-        target.parent.mkdir(exist_ok=True)
-        shutil.rmtree(target, ignore_errors=True)  # renamed by a killed run that never reached the manifest
-        os.replace(staging, target)
-        entry = {"version": version, "fingerprint": fingerprint, "written_at": datetime.now(UTC).isoformat(),
-                 "inputs": dict(inputs), "summary": summary}
-        write_text_atomically(json.dumps({"versions": [*entries, entry]}, indent=2, default=str), out / MANIFEST)
-        write_text_atomically(f"v{version:04d}\n", out / "LATEST")
-        return Outcome(target, version, True, summary)
+        summary = json.loads(json.dumps(dict(write(staging)), default=str))
+        record = PluginVersion(version, fingerprint, datetime.now(UTC).isoformat(), recorded, summary)
+        return Outcome(commit_version(out, staging, record), version, True, summary)
