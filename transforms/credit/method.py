@@ -125,7 +125,7 @@ def tier_rule(tier: TierRule, policy: Policy, t: Translator) -> str:
         counted = t("counted as the type of learning of their kind of activity")
     else:
         counted = t("counted as {bucket}", bucket=policy.label("bucket", tier.bucket, t.language))
-    sentence = t("{which} {earns}", which=which, earns=earns) + ("" if tier.weight == 0 else "; " + counted)
+    sentence = f"{which} {earns}" + ("" if tier.weight == 0 else "; " + counted)
     if tier.flag:
         sentence += "; " + t("each use is reported to the quality monitor")
     return sentence + "."

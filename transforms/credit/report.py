@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from transforms.credit.labels import PERIOD_KINDS, column_label
-from transforms.credit.method import method_text, period_target, tier_rules
+from transforms.credit.method import method_text, period_target
 from transforms.credit.policy import Policy
 from transforms.reporting.i18n import Translator, translator
 from transforms.reporting.pages import Figure, Heading, Page, Table, Text, page_html
@@ -39,7 +39,8 @@ class Chart:
 
     file: str
     period_kind: str
-    target_hours: float
+    target_hours: float  # the requirement line as drawn
+    headroom: float  # axis end / longest bar or highest point, on each panel's value axis (the smallest)
 
 
 def period_name(kind: str, period_id: str, t: Translator) -> str:
@@ -47,8 +48,13 @@ def period_name(kind: str, period_id: str, t: Translator) -> str:
     return f"{t(PERIOD_KINDS[kind])} {period_id.removeprefix('PD')}"
 
 
-def _progress(axes: Axes, totals: pd.Series, target: float, target_label: str, t: Translator) -> float:
-    """Teachers' hours, sorted, against the target; returns the target as drawn."""
+def _legend_below(axes: Axes) -> None:
+    """Under the axes: a legend inside would cover a bar, the requirement line or the tallest teachers."""
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=8, frameon=False)
+
+
+def _progress(axes: Axes, totals: pd.Series, target: float, target_label: str, t: Translator) -> tuple[float, float]:
+    """Teachers' hours, sorted, against the target; returns the target as drawn and the headroom above the top."""
     values = totals.sort_values().to_numpy()
     # one filled step curve rather than a bar per teacher: thousands of bars take matplotlib seconds to draw
     axes.fill_between(range(len(values)), values, step="mid", color=BLUE, label=t("Credited hours"))
@@ -58,12 +64,12 @@ def _progress(axes: Axes, totals: pd.Series, target: float, target_label: str, t
     axes.set_xlim(-0.5, max(len(values) - 0.5, 0.5))
     axes.set_xlabel(t("Teachers, from fewest to most hours"))
     axes.set_ylabel(t("Hours"))
-    # under the axes: a legend inside would cover the line or the tallest teachers
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=8, frameon=False)
-    return float(np.asarray(line.get_ydata())[0])
+    _legend_below(axes)
+    return float(np.asarray(line.get_ydata())[0]), float(axes.get_ylim()[1] / (axes.dataLim.y1 or 1))
 
 
-def _by_category(axes: Axes, ledger: pd.DataFrame, category_label: Callable[[str], str], t: Translator) -> None:
+def _by_category(axes: Axes, ledger: pd.DataFrame, category_label: Callable[[str], str], t: Translator) -> float:
+    """Credited and over-the-limit hours per kind of activity; returns the headroom after the longest bar."""
     hours = ledger.groupby(ledger["category"].fillna(""))[["hours_credited", "hours_capped"]].sum()
     hours = hours[(hours["hours_credited"] + hours["hours_capped"]) > 0].sort_values("hours_credited")
     names = [category_label(name) for name in hours.index]
@@ -76,7 +82,8 @@ def _by_category(axes: Axes, ledger: pd.DataFrame, category_label: Callable[[str
     axes.set_xlim(0, (float(total.max()) if len(total) else 1.0) * 1.2)  # headroom for the longest bar's label
     axes.set_xlabel(t("Hours"))
     axes.set_title(t("Hours by kind of activity"), fontsize=10)
-    axes.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    _legend_below(axes)
+    return float(axes.get_xlim()[1] / (axes.dataLim.x1 or 1))
 
 
 def write_charts(folder: Path, year_id: str, year_ledger: pd.DataFrame, year_teachers: pd.DataFrame,
@@ -84,10 +91,10 @@ def write_charts(folder: Path, year_id: str, year_ledger: pd.DataFrame, year_tea
     """The academic year's chart (hours by kind, progress to the year's target) and the PD cycle's (progress to
     the whole requirement)."""
     cycle_hours, years = period_target(policy, "pd_cycle"), policy.periods.pd_cycle_years
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.4), gridspec_kw={"width_ratios": [1.15, 1]})
-    _by_category(left, year_ledger, lambda name: policy.label("category", name, t.language), t)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.2), gridspec_kw={"width_ratios": [1.15, 1]})
+    bars_headroom = _by_category(left, year_ledger, lambda name: policy.label("category", name, t.language), t)
     year_target = period_target(policy, "academic_year")
-    drawn_year = _progress(right, year_teachers["credited_total"], year_target, t(
+    drawn_year, year_headroom = _progress(right, year_teachers["credited_total"], year_target, t(
         "Target for the year: {hours} h ({cycle} h per {years}-year cycle)", hours=t.number(year_target, 0),
         cycle=t.number(cycle_hours, 0), years=t.integer(years)), t)
     right.set_title(t("Progress to the year's target"), fontsize=10)
@@ -96,15 +103,16 @@ def write_charts(folder: Path, year_id: str, year_ledger: pd.DataFrame, year_tea
     figure.savefig(folder / "hours_by_category.png", dpi=110, bbox_inches="tight")
     plt.close(figure)
 
-    figure, axes = plt.subplots(figsize=(11, 3.6))
-    drawn_cycle = _progress(axes, cycle_teachers["credited_total"], cycle_hours, t(
+    figure, axes = plt.subplots(figsize=(9.5, 3.4))
+    drawn_cycle, cycle_headroom = _progress(axes, cycle_teachers["credited_total"], cycle_hours, t(
         "Requirement for the cycle: {hours} h", hours=t.number(cycle_hours, 0)), t)
     axes.set_title(t("Each teacher's current professional development cycle: progress to the requirement"),
-                   fontsize=11)
+                   fontsize=10)
     figure.tight_layout()
     figure.savefig(folder / "cycle_progress.png", dpi=110, bbox_inches="tight")
     plt.close(figure)
-    return [Chart("hours_by_category.png", "academic_year", drawn_year), Chart("cycle_progress.png", "pd_cycle", drawn_cycle)]
+    return [Chart("hours_by_category.png", "academic_year", drawn_year, min(bars_headroom, year_headroom)),
+            Chart("cycle_progress.png", "pd_cycle", drawn_cycle, cycle_headroom)]
 
 
 def _summary_measures(policy: Policy) -> list[tuple[str, str]]:
@@ -193,9 +201,7 @@ def institution_page(folder: Path, institution_id: str, institution_rows: pd.Dat
     page.blocks.append(_gaps(flagged, t) if len(flagged) else Text(t("No teacher has such a gap.")))
     page.blocks.append(Heading(t("Most used credited resources in the academic year")))
     page.blocks.append(_resources(year_ledger, policy, t))
-    page.blocks.append(Heading(t("Quality tiers of resources"), new_page=True))
-    page.blocks.append(Table([t("Tier"), t("What it means")], tier_rules(policy, t), widths=(1.0, 4.0)))
-    page.blocks.append(Heading(t("How credit is computed")))
+    page.blocks.append(Heading(t("How credit is computed"), new_page=True))  # the quality tiers included
     method = method_text(policy, t)
     page.blocks.append(Table([t("Rule"), t("What it says")], method.values.tolist(), widths=(1.4, 4.0)))
     return page, charts

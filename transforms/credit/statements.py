@@ -27,7 +27,7 @@ from transforms.reporting.i18n import Translator, translator
 from transforms.reporting.pages import Heading, Page, Table, Text, page_html
 from transforms.reporting.pdf import write_pdf
 
-_ITEM_WIDTHS = (1.4, 3.2, 0.9, 0.9, 3.4, 1.3)
+_ITEM_WIDTHS = (1.3, 3.2, 1.2, 3.6, 1.4)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,6 @@ def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFr
         "date": days.map({day: t.date(day) for day in days.dropna().unique()}).fillna(""),
         "activity": activity + "\n" + details,
         "credited": _numbers(items["hours_credited"], t),
-        "capped": _numbers(items["hours_capped"], t),
         "status": status,
         "evidence": items["primary_statement_id"].fillna("").astype(str).str[:8],
         "check": items["ledger_id"].astype(str) + ":" + items["status"] + ":" + items["hours_credited"].astype(str),
@@ -96,8 +95,9 @@ def _totals(teacher: pd.DataFrame, policy: Policy, t: Translator) -> Table:
 def statement_pages(teachers: pd.DataFrame, ledger: pd.DataFrame, policy: Policy, version: int,
                     t: Translator) -> list[Statement]:
     items = _item_rows(ledger, policy, t)
+    # hours over a limit are in the reason of the row they concern ("… 0,75 h are over the limit for …")
     item_header = [column_label("activity_end", t), column_label("activity_title", t), column_label("hours_credited", t),
-                   column_label("hours_capped", t), t("Status and reason"), column_label("primary_statement_id", t)]
+                   t("Status and reason"), column_label("primary_statement_id", t)]
     tiers = [Text(f"{name}: {rule}", small=True) for name, rule in tier_rules(policy, t)]
     footnote = t("Hours are clock hours of {minutes} minutes, rounded down to {step} h per activity. Limits apply per "
                  "type of learning in the order of the activities' dates; hours over a limit are shown but not "
@@ -114,8 +114,8 @@ def statement_pages(teachers: pd.DataFrame, ledger: pd.DataFrame, policy: Policy
             name=str(person["display_name"]), teacher=str(teacher_id), institution=str(person["institution_id"]),
             policy_version=policy.policy.version, version=t.integer(version)))
         page.blocks += [Heading(t("Totals")), _totals(own, policy, t), Heading(t("Activities"))]
-        page.blocks.append(Table(item_header, mine[["date", "activity", "credited", "capped", "status",
-                                                    "evidence"]].values.tolist(), frozenset({2, 3}), _ITEM_WIDTHS)
+        page.blocks.append(Table(item_header, mine[["date", "activity", "credited", "status", "evidence"]].values.tolist(),
+                                 frozenset({2}), _ITEM_WIDTHS)
                            if len(mine) else Text(t("No activity recorded.")))
         page.blocks += [Heading(t("Quality tiers of resources"), level=3), *tiers, Text(footnote, small=True),
                         Text(t("Verification: sha256 over this teacher's ledger rows (ledger id, status, credited hours, "

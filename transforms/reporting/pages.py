@@ -22,11 +22,11 @@ h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; padding-bottom: .2rem; border-bott
 h3 { font-size: 1rem; margin: 1.2rem 0 .4rem; }
 p { margin: .4rem 0 .8rem; }
 p.small { color: var(--muted); font-size: .85rem; }
-table { border-collapse: collapse; width: 100%; margin: .4rem 0 1.2rem; font-size: .85rem; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; margin: .4rem 0 1.2rem; font-size: .85rem; }
 th, td { padding: .3rem .45rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; hyphens: auto; white-space: pre-line; }
+         overflow-wrap: break-word; hyphens: auto; white-space: pre-line; }
 th { background: var(--head); font-weight: 600; }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
+td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr:nth-child(even) td { background: #f6f8fa; }
 figure { margin: .5rem 0 1.2rem; }
 figure img { display: block; width: 100%; height: auto; }
@@ -62,7 +62,7 @@ class Table:
     header: Sequence[str]
     rows: Sequence[Sequence[str]]
     numeric: frozenset[int] = frozenset()  # columns of numbers: right-aligned
-    widths: Sequence[float] | None = None  # relative column widths (PDF; the browser sizes HTML columns itself)
+    widths: Sequence[float] | None = None  # relative column widths; equal when not given
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,12 @@ def table_html(table: Table) -> str:
         return "".join(f'<{tag}{" class=n" if index in table.numeric else ""}>{html.escape(value)}</{tag}>'
                        for index, value in enumerate(values))
 
+    # fixed column shares, the same as in the PDF: a long word wraps inside its column instead of widening the table
+    shares = table.widths or [1.0] * len(table.header)
+    columns = "".join(f'<col style="width:{100 * share / sum(shares):.1f}%">' for share in shares)
     rows = "".join(f"<tr>{cells(row, 'td')}</tr>" for row in table.rows)
-    return f"<table><thead><tr>{cells(table.header, 'th')}</tr></thead><tbody>{rows}</tbody></table>"
+    return (f"<table><colgroup>{columns}</colgroup><thead><tr>{cells(table.header, 'th')}</tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
 
 
 def _block_html(block: Block) -> str:
