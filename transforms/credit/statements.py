@@ -12,7 +12,10 @@ teachers costs one pass over the ledger plus the writing of each teacher's two f
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,7 @@ from transforms.credit.reasons import explain, first_reason
 from transforms.credit.report import period_name
 from transforms.reporting.i18n import Translator, translator
 from transforms.reporting.pages import Heading, Page, Table, Text, page_html
-from transforms.reporting.pdf import write_pdf
+from transforms.reporting.pdf import write_pdfs
 
 _ITEM_WIDTHS = (1.3, 3.2, 1.2, 3.6, 1.4)
 
@@ -53,7 +56,7 @@ def _with_interactions_needed(rows: pd.DataFrame, policy: Policy) -> pd.DataFram
 
 def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFrame:
     """The activities table's cells for every teacher: date, activity, hours, status with its reason, evidence."""
-    items = ledger.sort_values(["activity_end", "ledger_id"]).copy()
+    items = ledger.sort_values(["activity_end", "ledger_id"]).reset_index(drop=True)
     items["reason"] = first_reason(items["reason_codes"])
     days = pd.to_datetime(items["activity_end"], utc=True).dt.normalize()
     activity = items["activity_title"].fillna("").astype(str)
@@ -78,23 +81,33 @@ def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFr
     }, index=items.index)
 
 
-def _totals(teacher: pd.DataFrame, policy: Policy, t: Translator) -> Table:
-    periods = teacher.sort_values(["period_kind", "period_id"]).to_dict("records")
+def _totals(periods: list[dict], policy: Policy, t: Translator, number: Callable[..., str]) -> Table:
+    """The teacher's totals on their side: one row per measure, one column per period."""
     bucket_label = lambda name: policy.label("bucket", name, t.language)  # noqa: E731
-    names = ["credited_total", *(f"credited_{name}" for name in policy.buckets), "capped_hours", "pending_items"]
-    rows = [[column_label(name, t, bucket_label), *(t.number(row[name]) if name != "pending_items"
-                                                    else t.integer(row[name]) for row in periods)] for name in names]
-    rows.append([column_label("requirement_hours", t),
-                 *(t.number(period_target(policy, row["period_kind"]), 0) for row in periods)])
-    rows.append([column_label("remaining_to_requirement", t), *(t.number(row["remaining_to_requirement"])
-                                                               for row in periods)])
+    names = ["credited_total", *(f"credited_{name}" for name in policy.buckets), "capped_hours"]
+    rows = [[column_label(name, t, bucket_label), *(number(row[name]) for row in periods)] for name in names]
+    rows += [[column_label("pending_items", t), *(number(row["pending_items"], 0) for row in periods)],
+             [column_label("requirement_hours", t),
+              *(number(period_target(policy, row["period_kind"]), 0) for row in periods)],
+             [column_label("remaining_to_requirement", t), *(number(row["remaining_to_requirement"]) for row in periods)]]
     header = ["", *(period_name(row["period_kind"], row["period_id"], t) for row in periods)]
     return Table(header, rows, frozenset(range(1, len(header))), (2.2, *[1.0] * len(periods)))
 
 
 def statement_pages(teachers: pd.DataFrame, ledger: pd.DataFrame, policy: Policy, version: int,
                     t: Translator) -> list[Statement]:
+    """Every teacher's statement; frames are turned into Python rows once, not per teacher (thousands of them)."""
+    number = cache(t.number)  # the same few hour values recur across teachers
     items = _item_rows(ledger, policy, t)
+    rows_of: dict[str, list[list[str]]] = defaultdict(list)
+    checks_of: dict[str, list[str]] = defaultdict(list)
+    cells = items[["date", "activity", "credited", "status", "evidence"]].values.tolist()
+    for teacher_id, cell_row, check in zip(items["teacher_id"].astype(str), cells, items["check"], strict=True):
+        rows_of[teacher_id].append(cell_row)
+        checks_of[teacher_id].append(check)
+    periods_of: dict[str, list[dict]] = defaultdict(list)
+    for record in teachers.sort_values(["teacher_id", "period_kind", "period_id"]).to_dict("records"):
+        periods_of[str(record["teacher_id"])].append(record)
     # hours over a limit are in the reason of the row they concern ("… 0,75 h are over the limit for …")
     item_header = [column_label("activity_end", t), column_label("activity_title", t), column_label("hours_credited", t),
                    t("Status and reason"), column_label("primary_statement_id", t)]
@@ -103,24 +116,21 @@ def statement_pages(teachers: pd.DataFrame, ledger: pd.DataFrame, policy: Policy
                  "type of learning in the order of the activities' dates; hours over a limit are shown but not "
                  "credited and do not carry over. Evidence is the beginning of the id of the xAPI record the cluster "
                  "keeps.", minutes=t.integer(policy.units.minutes_per_unit), step=amount(t, policy.units.rounding.step))
-    by_teacher = dict(iter(items.groupby("teacher_id", sort=False)))
     statements = []
-    for teacher_id, own in teachers.groupby("teacher_id", sort=True):
-        person = own.iloc[0]
-        mine = by_teacher.get(teacher_id, items.iloc[0:0])
-        digest = hashlib.sha256("\n".join([str(teacher_id), *mine["check"]]).encode()).hexdigest()
+    for teacher_id, periods in periods_of.items():
+        person, rows = periods[0], rows_of.get(teacher_id, [])
+        digest = hashlib.sha256("\n".join([teacher_id, *checks_of.get(teacher_id, [])]).encode()).hexdigest()
         page = Page(t("Statement of participation"), t.language, t(
             "{name} ({teacher}), {institution}. Policy {policy_version}; figures version {version}.",
-            name=str(person["display_name"]), teacher=str(teacher_id), institution=str(person["institution_id"]),
+            name=str(person["display_name"]), teacher=teacher_id, institution=str(person["institution_id"]),
             policy_version=policy.policy.version, version=t.integer(version)))
-        page.blocks += [Heading(t("Totals")), _totals(own, policy, t), Heading(t("Activities"))]
-        page.blocks.append(Table(item_header, mine[["date", "activity", "credited", "status", "evidence"]].values.tolist(),
-                                 frozenset({2}), _ITEM_WIDTHS)
-                           if len(mine) else Text(t("No activity recorded.")))
-        page.blocks += [Heading(t("Quality tiers of resources"), level=3), *tiers, Text(footnote, small=True),
+        page.blocks += [Heading(t("Totals")), _totals(periods, policy, t, number), Heading(t("Activities")),
+                        Table(item_header, rows, frozenset({2}), _ITEM_WIDTHS) if rows
+                        else Text(t("No activity recorded.")),
+                        Heading(t("Quality tiers of resources"), level=3), *tiers, Text(footnote, small=True),
                         Text(t("Verification: sha256 over this teacher's ledger rows (ledger id, status, credited hours, "
                                "in date order) = {digest}", digest=digest), small=True)]
-        statements.append(Statement(str(teacher_id), page, digest))
+        statements.append(Statement(teacher_id, page, digest))
     return statements
 
 
@@ -135,5 +145,5 @@ def write_statements(folder: Path, teachers: pd.DataFrame, ledger: pd.DataFrame,
     statements = statement_pages(teachers, ledger, policy, version, t)
     for statement in statements:
         (folder / f"{statement.teacher_id}.html").write_text(page_html(statement.page), encoding="utf-8")
-        write_pdf(statement.page, folder / f"{statement.teacher_id}.pdf")
+    write_pdfs([(statement.page, folder / f"{statement.teacher_id}.pdf") for statement in statements])
     return len(statements)
