@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.reporting.browser import browser, page_problems  # noqa: F401 (browser is a fixture)
+from tests.reporting.browser import page_problems
 
 
-def test_a_page_that_fits_has_no_problems(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_a_page_that_fits_has_no_problems(browser, tmp_path: Path) -> None:
     page = tmp_path / "fits.html"
     page.write_text("<!doctype html><meta charset=utf-8><body><table><tr><td>Сәлем</td><td>1,5</td></tr></table>")
     assert page_problems(browser, page) == []
 
 
-def test_a_wide_table_and_a_missing_image_are_reported(browser, tmp_path: Path) -> None:  # noqa: F811
+def test_a_wide_table_and_a_missing_image_are_reported(browser, tmp_path: Path) -> None:
     page = tmp_path / "broken.html"
     cells = "".join(f"<td>pct_requirement_met_{i}</td>" for i in range(40))
     page.write_text(f"<!doctype html><meta charset=utf-8><body><table><tr>{cells}</tr></table><img src=missing.png>")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.reporting.browser import browser, page_problems  # noqa: F401 (browser is a fixture)
+from tests.reporting.browser import page_problems
 from tests.reporting.pdf_text import pdf_text
 from tests.support.credit_world import POLICY, ingest, statements, write_config
 from transforms.credit.labels import COLUMNS, PERIOD_KINDS, STATUSES
@@ -211,7 +211,7 @@ def test_kazakh_letters_survive_the_pdf(tmp_path: Path, caplog) -> None:
     assert "missing" not in caplog.text
 
 
-def test_pages_fit_a_laptop_and_an_a4_page(browser, rendered, tmp_path: Path) -> None:  # noqa: F811
+def test_pages_fit_a_laptop_and_an_a4_page(browser, rendered, tmp_path: Path) -> None:
     folder = rendered["root"] / "S-17"
     shots = tmp_path / "screenshots"
     assert page_problems(browser, folder / "report.html", shots) == []
