@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from devtools import REPO_ROOT
-from tests.reporting.browser import browser  # noqa: F401 (one Chromium per session: a module importing it starts its own)
 
 CONFORMANCE_DIR = REPO_ROOT.parent / "shared" / "xapi-conformance"
 # One headless browser for the session: Playwright's sync API allows one at a time, so the fixture is defined once here

@@ -174,7 +174,7 @@ def write_workbook(path: Path, institution_id: str, institution_rows: pd.DataFra
     else:
         note = workbook.create_sheet(t("Activities"))
         note.append([t(TOO_MANY_ACTIVITIES, count=t.integer(len(ledger)))])
-    rules = method_text(policy)
+    rules = method_text(policy, t)
     rules.columns = [t(METHOD_COLUMNS[name]) for name in rules.columns]
     _write_sheet(workbook, t(METHOD_SHEET), rules, t, policy)
     workbook.save(path)
