@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from transforms.credit.labels import STATUSES, column_label
@@ -45,15 +44,6 @@ def _numbers(values: pd.Series, t: Translator, digits: int = 2) -> pd.Series:
     return values.map(distinct).fillna("")
 
 
-def _with_interactions_needed(rows: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """The interactions an event needed (the published ledger keeps the count made, not the count needed)."""
-    if "interactions_needed" in rows:
-        return rows
-    per_hour = rows["category"].map({name: category.evidence.engagement_per_credited_hour
-                                     for name, category in policy.categories.items()}).astype("float64")
-    return rows.assign(interactions_needed=np.ceil(per_hour * rows["hours_rounded"].astype("float64") - 1e-9))
-
-
 def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFrame:
     """The activities table's cells for every teacher: date, activity, hours, status with its reason, evidence."""
     items = ledger.sort_values(["activity_end", "ledger_id"]).reset_index(drop=True)
@@ -68,7 +58,7 @@ def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFr
     details = details.where(tier == "", details + ", " + tier)
     status = items["status"].map({name: t(label) for name, label in STATUSES.items()}).fillna(items["status"])
     plain = (items["status"] == "credited") & (items["reason"] == "")
-    reasons = explain(_with_interactions_needed(items[~plain], policy), policy, t)
+    reasons = explain(items[~plain], policy, t)
     status = status.where(plain, status + ": " + reasons.reindex(items.index).fillna(""))
     return pd.DataFrame({
         "teacher_id": items["teacher_id"],
