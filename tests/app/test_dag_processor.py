@@ -100,3 +100,12 @@ def test_the_wheel_carries_the_expectation_suites(installed_wheel: Path) -> None
     suites = sorted(path.name for path in (installed_wheel / "xapi_ingest" / "quality" / "expectations").glob("*.json"))
     assert suites == sorted(path.name for path in (REPO_ROOT / "expectations").glob("*.json"))
     assert not (installed_wheel / "devtools").exists(), "developer tools stay out of the wheel"
+
+
+@pytest.mark.integration
+def test_the_wheel_carries_the_report_catalogues(installed_wheel: Path) -> None:
+    """Built without them, every report came out in English (the demo's first run imports the wheel)."""
+    source = REPO_ROOT / "transforms" / "reporting" / "locales"
+    shipped = installed_wheel / "transforms" / "reporting" / "locales"
+    assert sorted(p.relative_to(shipped) for p in shipped.rglob("*.po")) == sorted(
+        p.relative_to(source) for p in source.rglob("*.po"))

@@ -77,6 +77,7 @@ def assert_institution_folders_read_well(credit: Path, screenshots: Path) -> Non
 
     from tests.reporting.browser import CHROMIUM_ARGS, page_problems, require_chromium
     from transforms.credit.policy import load_policy
+    from transforms.reporting.i18n import translator
 
     policy = load_policy(REPO_ROOT / "config" / "credit" / "policy.yaml")
     folders = sorted((credit / "versions" / (credit / "LATEST").read_text().strip() / "institutions").iterdir())
@@ -85,7 +86,9 @@ def assert_institution_folders_read_well(credit: Path, screenshots: Path) -> Non
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
         for folder in folders:
-            assert f'lang="{policy.reports.language_of(folder.name)}"' in (folder / "report.html").read_text()
+            language = policy.reports.language_of(folder.name)
+            report = (folder / "report.html").read_text()
+            assert f'lang="{language}"' in report and translator(language)("Summary by period") in report
             pages = [folder / "report.html", sorted((folder / "statements").glob("*.html"))[0]]
             for page in pages:
                 problems += page_problems(browser, page, screenshots / folder.name)

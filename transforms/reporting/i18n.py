@@ -102,7 +102,11 @@ def catalogue_files(language: Language) -> list[Path]:
 def _compiled(language: Language) -> gettext.NullTranslations:
     """Every ``.po`` of a language merged into one catalogue (ids are unique across files: tested)."""
     merged: gettext.NullTranslations = gettext.NullTranslations()
-    for path in catalogue_files(language):
+    files = catalogue_files(language)
+    if not files and language != SOURCE_LANGUAGE:  # a package built without its catalogues: say so, not English
+        raise RuntimeError(f"no {language} message catalogues in {LOCALES_DIR / language / 'LC_MESSAGES'}: "
+                           "the package was installed without its package data")
+    for path in files:
         with open(path, "rb") as handle:
             catalogue = read_po(handle, locale=language)
         buffer = io.BytesIO()
