@@ -11,8 +11,8 @@ from babel.messages.pofile import read_po
 from transforms.reporting.i18n import LANGUAGES, SOURCE_LANGUAGE, catalogue_files, translator
 
 ROOT = Path(__file__).resolve().parents[2]
-# t("…"), t.plural("…", "…", n) and N_("…") are the markers (transforms/reporting/i18n.py)
-KEYWORDS = {"t": None, "N_": None, "plural": (1, 2)}
+# t("…") and N_("…") are the markers (transforms/reporting/i18n.py)
+KEYWORDS = {"t": None, "N_": None}
 TRANSLATED = [language for language in LANGUAGES if language != SOURCE_LANGUAGE]
 
 
@@ -43,8 +43,9 @@ def _catalogue(language: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("language", TRANSLATED)
 def test_every_marked_message_is_translated(language: str) -> None:
-    catalogue = _catalogue(language)
-    untranslated = {message: where for message, where in _marked_messages().items()
+    catalogue, marked = _catalogue(language), _marked_messages()
+    assert len(marked) > 200  # the extraction sees the reports' messages (it cannot pass by finding none)
+    untranslated = {message: where for message, where in marked.items()
                     if not catalogue.get(message) or (isinstance(catalogue[message], tuple)
                                                        and not all(catalogue[message]))}
     assert not untranslated, f"{len(untranslated)} message(s) without a {language} text: {untranslated}"
@@ -68,14 +69,6 @@ def _fields(text: str) -> list[str]:
     import string
 
     return [name for _, name, _, _ in string.Formatter().parse(text) if name]
-
-
-def test_plural_forms_follow_each_language() -> None:
-    russian, kazakh = translator("ru"), translator("kk")
-    assert [russian.plural("{count} teacher", "{count} teachers", n) for n in (1, 3, 5, 21)] == [
-        "1 педагог", "3 педагога", "5 педагогов", "21 педагог"]
-    assert kazakh.plural("{count} teacher", "{count} teachers", 5) == "5 педагог"
-    assert not russian.missing and not kazakh.missing
 
 
 def test_a_missing_translation_is_recorded_not_hidden() -> None:

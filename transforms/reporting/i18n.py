@@ -6,7 +6,7 @@ The ``.po`` files are compiled in memory when first used (no build step, nothing
 committed). Every lookup that finds no translation is remembered in ``Translator.missing``: the
 tests render each report in each language and require that set to be empty.
 
-Placeholders are ``str.format`` fields (``t("{count} teachers", count=3)``); numbers and dates
+Placeholders are ``str.format`` fields (``t("Teachers: {count}", count=3)``); numbers and dates
 are formatted by Babel with the language's conventions (``1 234,5`` in Kazakh and Russian).
 """
 
@@ -53,13 +53,6 @@ class Translator:
         if text == message and self.language != SOURCE_LANGUAGE:
             self.missing.add(message)
         return text.format(**values) if values else text
-
-    def plural(self, singular: str, plural: str, count: int, /, **values: object) -> str:
-        """A sentence whose form depends on ``count`` (Russian has three forms); ``{count}`` is filled in."""
-        text = self._catalogue.ngettext(singular, plural, count)
-        if text in (singular, plural) and self.language != SOURCE_LANGUAGE:
-            self.missing.add(singular)
-        return text.format(count=self.integer(count), **values)
 
     def number(self, value: float | Decimal | None, digits: int = 2) -> str:
         """A decimal number with exactly ``digits`` decimals; missing values are an empty string."""
