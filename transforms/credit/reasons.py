@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.credit.policy import Policy
-from transforms.reporting.i18n import N_, Translator
+from transforms.reporting.i18n import N_, Translator, format_each
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,8 @@ def _fields(ledger: pd.DataFrame, policy: Policy, numbers: PlainNumbers | Transl
     """Every template field of every row, formatted once per distinct value."""
 
     def formatted(column: str, digits: int, scale: float = 1.0, suffix: str = "") -> pd.Series:
-        values = ledger[column].astype("float64") * scale
-        distinct = {value: numbers.number(value, digits) + suffix for value in values.dropna().unique()}
-        return values.map(distinct).astype(object).where(values.notna(), "?")
+        return format_each(ledger[column].astype("float64") * scale,
+                           lambda value: numbers.number(value, digits) + suffix, missing="?")
 
     return pd.DataFrame({
         "tier": ledger["registry_tier"].fillna("?").astype(str),

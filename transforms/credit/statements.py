@@ -25,7 +25,7 @@ from transforms.credit.method import amount, period_target, tier_rules
 from transforms.credit.policy import Policy
 from transforms.credit.reasons import explain, first_reason
 from transforms.credit.report import period_name
-from transforms.reporting.i18n import Translator, translator
+from transforms.reporting.i18n import Translator, format_each, translator
 from transforms.reporting.pages import Heading, Page, Table, Text, page_html
 from transforms.reporting.pdf import write_pdfs
 
@@ -40,8 +40,7 @@ class Statement:
 
 
 def _numbers(values: pd.Series, t: Translator, digits: int = 2) -> pd.Series:
-    distinct = {value: t.number(value, digits) for value in values.dropna().unique()}
-    return values.map(distinct).fillna("")
+    return format_each(values, lambda value: t.number(value, digits))
 
 
 def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFrame:
@@ -62,7 +61,7 @@ def _item_rows(ledger: pd.DataFrame, policy: Policy, t: Translator) -> pd.DataFr
     status = status.where(plain, status + ": " + reasons.reindex(items.index).fillna(""))
     return pd.DataFrame({
         "teacher_id": items["teacher_id"],
-        "date": days.map({day: t.date(day) for day in days.dropna().unique()}).fillna(""),
+        "date": format_each(days, t.date),
         "activity": activity + "\n" + details,
         "credited": _numbers(items["hours_credited"], t),
         "status": status,

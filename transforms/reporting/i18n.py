@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import pandas as pd
 from babel import Locale
@@ -85,6 +85,12 @@ class Translator:
     def labels(self, names: Iterable[str], table: dict[str, str]) -> list[str]:
         """Translated labels of code names (columns, statuses, …): ``table`` maps a name to its English label."""
         return [self(table[name]) if name in table else name for name in names]
+
+
+def format_each(values: pd.Series, formatter: Callable[[Any], str], missing: str = "") -> pd.Series:
+    """``formatter`` applied once per distinct value of a column (Babel is slow per call, columns repeat)."""
+    texts = {value: formatter(value) for value in values.dropna().unique()}
+    return values.map(texts).astype(object).where(values.notna(), missing)
 
 
 def catalogue_files(language: Language) -> list[Path]:
