@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from transforms.reporting.i18n import Language
+from transforms.reporting.i18n import Language, ReportLanguages
 from xapi_ingest.common.config import ConfigError, load_yaml_model, read_yaml
 
 EvidenceLevel = Literal["system_verified", "host_attested", "self_declared"]
@@ -297,18 +297,6 @@ class Dedup(_Model):
     """Every bucket once, highest precedence first."""
 
 
-class Reports(_Model):
-    """The language of each institution's reports."""
-
-    default_language: Language = "ru"
-    """``kk``, ``ru`` or ``en``: for institutions not listed below."""
-    institution_languages: dict[str, Language] = {}
-    """``institution_id`` → the language its reports are written in."""
-
-    def language_of(self, institution_id: str) -> Language:
-        return self.institution_languages.get(institution_id, self.default_language)
-
-
 class Policy(_Model):
     """The credit policy file (YAML)."""
 
@@ -334,7 +322,7 @@ class Policy(_Model):
     """Gap flagging."""
     dedup: Dedup
     """Overlap precedence."""
-    reports: Reports = Reports()
+    reports: ReportLanguages = ReportLanguages()
     """Report languages."""
     _sha256: str = PrivateAttr(default="")  # of the file's bytes: set by load_policy, not a key of the file
 

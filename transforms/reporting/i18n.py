@@ -27,11 +27,26 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from pydantic import BaseModel, ConfigDict
 
 Language = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 SOURCE_LANGUAGE: Language = "en"
 LOCALES_DIR = Path(__file__).parent / "locales"
+
+
+class ReportLanguages(BaseModel):
+    """The language of each institution's reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    default_language: Language = "ru"
+    """``kk``, ``ru`` or ``en``: for institutions not listed below."""
+    institution_languages: dict[str, Language] = {}
+    """``institution_id`` → the language its reports are written in."""
+
+    def language_of(self, institution_id: str) -> Language:
+        return self.institution_languages.get(institution_id, self.default_language)
 
 
 def N_(message: str) -> str:  # the gettext convention, known to extraction tools

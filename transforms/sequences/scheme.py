@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from transforms.reporting.i18n import Language
+from transforms.reporting.i18n import Language, ReportLanguages
 from xapi_ingest.common.config import ConfigError, load_yaml_model
 
 SchemeError = ConfigError
@@ -142,14 +142,10 @@ class Clusters(_Strict):
     per_cluster_lsa: bool = True
 
 
-class Reports(_Strict):
-    """The language of each report (the same keys as the credit policy's ``reports``)."""
+class Reports(ReportLanguages):
+    """The language of each report (the credit policy's ``reports`` keys; English unless the scheme says)."""
 
     default_language: Language = "en"
-    institution_languages: dict[str, Language] = Field(default_factory=dict)  # institution_id -> its language
-
-    def language_of(self, institution_id: str) -> Language:
-        return self.institution_languages.get(institution_id, self.default_language)
 
 
 class Scheme(_Strict):
