@@ -23,6 +23,7 @@ from fpdf.fonts import TTFFont
 from PIL import Image
 
 from transforms.reporting.pages import Figure, Heading, Page, Table, Text
+from xapi_ingest.lake.workers import WorkerPool, spare_cores
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVuSans"
@@ -34,18 +35,43 @@ _MARGIN, _PAD = 15.0, 1.2  # millimetres
 _HEAD_FILL, _ROW_FILL, _RULE = (225, 232, 240), (244, 246, 249), (200, 207, 214)
 
 
+# Starting a worker process (a forkserver that imports fpdf2) costs about what writing this many statements does.
+DOCUMENTS_PER_WORKER = 40
+
+
 def write_pdf(page: Page, path: Path) -> None:
     """``page`` as an A4 PDF at ``path``; figures are read from ``path``'s folder, as the HTML page finds them."""
     write_pdfs([(page, path)])
 
 
-def write_pdfs(documents: Sequence[tuple[Page, Path]]) -> None:
-    """Each page as an A4 PDF at its path, embedding a font cut down once to the letters the batch uses."""
+def write_pdfs(documents: Sequence[tuple[Page, Path]], workers: int | None = None) -> None:
+    """Each page as an A4 PDF at its path, embedding a font cut down once to the letters the batch uses.
+
+    A statement per teacher is tens of milliseconds of pure-Python work each, minutes for a large
+    cluster, so a big batch is shared with ``workers`` processes (default: the cores nothing else
+    keeps busy, one per :data:`DOCUMENTS_PER_WORKER` documents) while this process writes its own share.
+    """
     letters = set().union(*(_letters(page) for page, _ in documents))
+    if workers is None:
+        workers = min(spare_cores(), len(documents) // DOCUMENTS_PER_WORKER - 1)
     with tempfile.TemporaryDirectory(prefix="xapi-pipeline-font-") as scratch:
         font = _trim_font(letters, Path(scratch))
-        for page, path in documents:
-            _write(page, path, font)
+        shares = [list(documents[n::workers + 1]) for n in range(workers + 1)] if workers > 0 else [list(documents)]
+        pool = WorkerPool(len(shares) - 1, __name__) if len(shares) > 1 else None
+        try:
+            started = [pool.submit(_write_all, (share, font)) for share in shares[1:]] if pool else []
+            _write_all((shares[0], font))
+            for future in started:
+                future.result()  # a worker's error is raised here, as if this process had written it
+        finally:
+            if pool is not None:
+                pool.close()
+
+
+def _write_all(job: tuple[list[tuple[Page, Path]], Path]) -> None:
+    documents, font = job
+    for page, path in documents:
+        _write(page, path, font)
 
 
 def _write(page: Page, path: Path, font: Path) -> None:
