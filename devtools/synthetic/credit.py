@@ -163,10 +163,14 @@ def video_session(seed: str, actor: dict, iri: str, name: str, start: datetime, 
     )
 
 
-def resource_session(seed: str, actor: dict, iri: str, name: str, start: datetime, minutes: float,
-                     kind: str = "link", lrs: str = MOODLE_LRS) -> dict[str, Any]:
-    return make_statement(seed, actor, "experienced", iri, TYPE[kind], name, start,
-                          result={"duration": duration(minutes * 60)}, context={"platform": "Moodle"}, lrs=lrs)
+def resource_session(seed: str, actor: dict, iri: str, name: str, start: datetime, minutes: float | None,
+                     kind: str = "link", lrs: str = MOODLE_LRS, shared_by: dict | None = None) -> dict[str, Any]:
+    """``shared_by``: the colleague who shared or recommended the resource, sent as ``context.instructor``
+    (the teacher the statement relates to who is not its actor); ``minutes`` None: no ``result.duration``."""
+    context: dict[str, Any] = {"platform": "Moodle", **({"instructor": shared_by} if shared_by else {})}
+    result = {"duration": duration(minutes * 60)} if minutes is not None else None
+    return make_statement(seed, actor, "experienced", iri, TYPE[kind], name, start, result=result, context=context,
+                          lrs=lrs)
 
 
 # ----------------------------------------------------------------------------------------------
