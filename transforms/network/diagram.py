@@ -36,7 +36,7 @@ def network_figure(institutions: list[str], edges: list[dict], title: str, t: Tr
     axes.set_ylim(-SIZE_IN * 0.45, SIZE_IN * 0.45)
     axes.set_aspect("equal")
     axes.axis("off")
-    radius = min(2.4, max(1.2, 0.32 * len(institutions)))
+    radius = min(2.4, max(1.8, 0.32 * len(institutions)))
     place = {name: (radius * math.sin(2 * math.pi * i / len(institutions)),
                     radius * math.cos(2 * math.pi * i / len(institutions))) for i, name in enumerate(institutions)}
     by_hours = any(edge["hours"] > 0 for edge in edges)
