@@ -4,7 +4,10 @@ Used by ``make demo`` (statements emitted to an LRS with tincan), the tests and 
 so all three exercise the same shapes: Moodle-like course completions without scores, Open
 edX-like passes on a mirrored course, webinars with join/leave intervals and poll answers,
 colleagues' master classes (the presenter is ``context.instructor``), Video Profile sessions
-with played-segments, and digital resources with session durations. A few statements are voided,
+with played-segments, and digital resources with session durations, some of them shared by a
+colleague of another institution (``context.instructor`` again). Presenters and sharers belong to
+S-17 and S-42, which learn from each other; C-03 only learns, so the learning network
+(``transforms.network``) has an institution that gives nothing. A few statements are voided,
 one LRS credential is not on the allow-list, and one resource is missing from the registry.
 
 Conventions the credit policy relies on: a statement's ``timestamp`` is the start of the
@@ -163,10 +166,14 @@ def video_session(seed: str, actor: dict, iri: str, name: str, start: datetime, 
     )
 
 
-def resource_session(seed: str, actor: dict, iri: str, name: str, start: datetime, minutes: float,
-                     kind: str = "link", lrs: str = MOODLE_LRS) -> dict[str, Any]:
-    return make_statement(seed, actor, "experienced", iri, TYPE[kind], name, start,
-                          result={"duration": duration(minutes * 60)}, context={"platform": "Moodle"}, lrs=lrs)
+def resource_session(seed: str, actor: dict, iri: str, name: str, start: datetime, minutes: float | None,
+                     kind: str = "link", lrs: str = MOODLE_LRS, shared_by: dict | None = None) -> dict[str, Any]:
+    """``shared_by``: the colleague who shared or recommended the resource, sent as ``context.instructor``
+    (the teacher the statement relates to who is not its actor); ``minutes`` None: no ``result.duration``."""
+    context: dict[str, Any] = {"platform": "Moodle", **({"instructor": shared_by} if shared_by else {})}
+    result = {"duration": duration(minutes * 60)} if minutes is not None else None
+    return make_statement(seed, actor, "experienced", iri, TYPE[kind], name, start, result=result, context=context,
+                          lrs=lrs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,7 +285,7 @@ def _statements(rng: random.Random, registry: list[dict[str, Any]], teachers: in
                 activity_scale: int) -> Iterator[dict[str, Any]]:
     moocs, webinars = _iri_of(registry, "mooc_course"), _iri_of(registry, "webinar")
     classes, videos, articles = (_iri_of(registry, kind) for kind in ("master_class", "video", "article"))
-    presenters = {row["credit_unit_id"]: moodle_actor(str(1000 + rng.randrange(teachers))) for row in classes}
+    presenters = {row["credit_unit_id"]: moodle_actor(str(1000 + _giver(rng.randrange(teachers)))) for row in classes}
     for t in range(teachers):
         moodle, edx = moodle_actor(str(1000 + t)), openedx_actor(f"teacher{t}")
         for k in range(rng.randint(0, 2) * activity_scale):
@@ -328,3 +335,25 @@ def _statements(rng: random.Random, registry: list[dict[str, Any]], teachers: in
             at = _AY_START + timedelta(days=rng.randrange(280), hours=9)
             yield resource_session(f"blog{t}", moodle, "https://blog.example.kz/formative-feedback", "Formative feedback blog",
                                  at, 60)
+    yield from _shared_resources(random.Random(f"shared-{rng.random()}"), articles, teachers, activity_scale)
+
+
+def _giver(teacher: int) -> int:
+    """A C-03 teacher's neighbour in S-42 instead (same draw, so the rest of the cluster is unchanged)."""
+    return teacher - 1 if _INSTITUTIONS[teacher % len(_INSTITUTIONS)] == "C-03" else teacher
+
+
+def _shared_resources(rng: random.Random, articles: list[dict[str, Any]], teachers: int,
+                      activity_scale: int) -> Iterator[dict[str, Any]]:
+    """Articles a colleague of another institution recommended, appended after everything else with
+    their own random stream, so the statements above (and the figures built on them) stay as they were."""
+    for t in range(teachers):
+        for k in range((rng.random() < 0.4) * activity_scale):
+            colleague = _giver(rng.randrange(teachers))
+            if colleague % len(_INSTITUTIONS) == t % len(_INSTITUTIONS):
+                continue  # a colleague of the same institution: not a cross function
+            article = rng.choice(articles)
+            at = _AY_START + timedelta(days=rng.randrange(280), hours=rng.randrange(8, 22))
+            yield resource_session(f"shared{t}-{k}", moodle_actor(str(1000 + t)), article["activity_iri"],
+                                   article["title"], at, rng.choice([None, 20, 30, 45]),
+                                   shared_by=moodle_actor(str(1000 + colleague)))

@@ -22,7 +22,7 @@ from devtools import REPO_ROOT
 DAGS = REPO_ROOT / "dags"
 EXPECTED_TASKS = {
     "xapi_ingest": ["all_sources_pulled", "pull", "quality", "sources"],
-    "xapi_analytics": ["apply_voids", "credit", "sequences"],
+    "xapi_analytics": ["apply_voids", "credit", "network", "sequences"],
     "xapi_maintenance": ["compact"],
 }
 PARSE_LIKE_THE_PROCESSOR = """

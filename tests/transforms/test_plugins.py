@@ -44,11 +44,11 @@ def project_entry_points() -> list[EntryPoint]:
     return [EntryPoint(name, value, GROUP) for name, value in declared.items()]
 
 
-def test_credit_and_sequences_are_declared_entry_points_of_the_api() -> None:
+def test_credit_sequences_and_network_are_declared_entry_points_of_the_api() -> None:
     plugins = {entry.name: load(entry) for entry in project_entry_points()}
-    assert set(plugins) == {"credit", "sequences"}
+    assert set(plugins) == {"credit", "sequences", "network"}
     assert all(isinstance(plugin, AnalyticsPlugin) for plugin in plugins.values())
-    assert (plugins["credit"].reads, plugins["sequences"].reads) == ("restricted", "analyst")
+    assert [plugins[name].reads for name in ("credit", "sequences", "network")] == ["restricted", "analyst", "restricted"]
 
 
 def test_listed_plugins_are_enabled_unless_switched_off(tmp_path: Path) -> None:
@@ -106,8 +106,8 @@ def test_a_plugin_that_fails_to_import_is_one_line_naming_it_and_its_entry_point
 
 def test_a_plugin_not_installed_says_what_is(tmp_path: Path) -> None:
     installed = {entry.name: entry for entry in project_entry_points()}
-    with pytest.raises(PluginError, match=r"no analytics plugin 'network' is installed .*installed: credit, sequences"):
-        find("network", installed)
+    with pytest.raises(PluginError, match=r"no analytics plugin 'graph' is installed .*installed: credit, sequences, network"):
+        find("graph", installed)
     assert find("credit", installed).name == "credit"
 
 
@@ -150,9 +150,11 @@ def test_without_an_analytics_file_credit_and_sequences_run_from_the_older_setti
     deployment = analytics_deployment(Settings.from_env({
         "XAPI_REPORTS": "out", "XAPI_CREDIT_POLICY": "missing.yaml",
         "XAPI_SEQUENCES_SCHEME": str(REPO_ROOT / "config/sequences/scheme.yaml")}))
-    assert deployment.enabled == ("credit", "sequences")
+    assert deployment.enabled == ("credit", "sequences", "network")
     plugins = {entry.name: load(entry) for entry in project_entry_points()}
     assert deployment.config(plugins["sequences"]).out == Path("out/sequences")
+    with pytest.raises(ConfigError, match=r"plugins\.network\.roster='config/credit/roster\.csv': Path does not point"):
+        deployment.config(plugins["network"])  # the credit roster, relative to the working directory (tmp_path here)
     with pytest.raises(ConfigError) as caught:
         deployment.config(plugins["credit"])
     assert str(caught.value).splitlines()[0] == (

@@ -165,7 +165,8 @@ def compact_lake(settings: Settings) -> list[dict[str, object]]:
 
 def analytics_deployment(settings: Settings) -> Deployment:
     """The plugins ``XAPI_ANALYTICS`` enables; without that file, credit and sequences configured by
-    the older settings, so a deployment that never wrote one runs what it always ran."""
+    the older settings, so a deployment that never wrote one runs what it always ran, and the
+    learning network over the same roster."""
     path = settings.optional_file("analytics")
     if path is not None:
         return Deployment.load(path)
@@ -173,6 +174,7 @@ def analytics_deployment(settings: Settings) -> Deployment:
         "credit": {"policy": settings.credit_policy, "registry": settings.credit_registry,
                    "roster": settings.credit_roster, "out": settings.reports / "credit"},
         "sequences": {"scheme": settings.sequences_scheme, "out": settings.reports / "sequences"},
+        "network": {"roster": settings.credit_roster, "out": settings.reports / "network"},
     }, source=f"XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS (there is no XAPI_ANALYTICS={str(settings.analytics)!r})")
 
 
