@@ -2,15 +2,15 @@
 
 It reads the restricted zone, as credit does, because the facilitator of a statement is known
 only by the IFI in ``context.instructor``, which the roster resolves; what it writes carries
-institution ids and teacher keys only: the analyst zone's keyed pseudonym, made with the same key
-(``XAPI_PSEUDONYM_KEY``, the variable publishing reads), so an analyst can join a network edge to
-the analyst zone's ``teacher_key`` and nobody can join it to a name.
+institution ids and teacher keys only: the analyst zone's keyed pseudonym
+(:attr:`RunContext.pseudonyms <transforms.plugins.api.RunContext.pseudonyms>`, made with the key
+publishing uses), so an analyst can join a network edge to the analyst zone's ``teacher_key`` and
+nobody can join it to a name.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import replace
 from datetime import date
@@ -44,13 +44,11 @@ class NetworkConfig(PluginConfig):
 def run(context: RunContext, config: NetworkConfig) -> Outcome:
     from transforms.network.outputs import write_network  # DuckDB, pyarrow and matplotlib load when it runs
     from xapi_ingest.common.roster import load_roster
-    from xapi_ingest.publish.privacy import MissingKeyError, Pseudonymizer, load_key
     from xapi_ingest.publish.teachers import RosterLookup
 
-    try:
-        pseudonymizer = Pseudonymizer(load_key(os.environ.get(PSEUDONYM_KEY_ENV)))
-    except MissingKeyError as exc:
-        raise ValueError(f"network writes teacher keys: {exc}") from None
+    pseudonymizer = context.pseudonyms
+    if pseudonymizer is None:
+        raise ValueError(f"network writes teacher keys: set {PSEUDONYM_KEY_ENV}, the analyst zone's pseudonym key")
     identities, memberships = load_roster(config.roster)
     inputs: dict[str, Any] = {**context.inputs(config), "pseudonym_key_id": pseudonymizer.key_id,
                               "roster_sha256": hashlib.sha256(Path(config.roster).read_bytes()).hexdigest()}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # listing plugins imports no DuckDB, pyarrow or pyiceberg
 
     from xapi_ingest.lake.query import Zone
     from xapi_ingest.lake.store import Lake
+    from xapi_ingest.publish.privacy import Pseudonymizer
 
 GROUP = "xapi_pipeline.analytics"  # the entry-point group every analytics plugin registers in
 
@@ -53,6 +54,9 @@ class RunContext:
     plugin: str
     plugin_version: str
     snapshots: Mapping[str, int | None]
+    # The analyst zone's keyed pseudonyms (``teacher_key``, ``pseudonym``), when the deployment has a key: a
+    # plugin that writes people writes these, which analysts can join to the analyst zone and nobody to a name.
+    pseudonyms: Pseudonymizer | None = field(default=None, repr=False)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """DuckDB over the zone's views at the pinned snapshots: ``statements``, ``voided_ids`` and

@@ -187,7 +187,12 @@ def enabled_analytics(settings: Settings) -> list[str]:
     return list(analytics_deployment(settings).enabled)
 
 
-def run_plugin(lake: Lake, deployment: Deployment, name: str) -> Outcome:
+def plugin_pseudonyms(settings: Settings) -> Pseudonymizer | None:
+    """The analyst zone's key for plugins that write people; None without a key (a plugin that needs one says so)."""
+    return Pseudonymizer(load_key(settings.pseudonym_key.get_secret_value())) if settings.pseudonym_key else None
+
+
+def run_plugin(lake: Lake, deployment: Deployment, name: str, pseudonyms: Pseudonymizer | None = None) -> Outcome:
     """Load plugin ``name``, validate its options, and run it on the lake as it is now.
 
     Raises :class:`~transforms.plugins.discovery.PluginError` or
@@ -197,12 +202,13 @@ def run_plugin(lake: Lake, deployment: Deployment, name: str) -> Outcome:
     config = deployment.config(plugin)
     if not lake.exists():
         raise FileNotFoundError(f"no lake at {lake.name}: ingest or pull statements into it first")
-    return plugin.run(RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids()), config)
+    return plugin.run(RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids(), pseudonyms),
+                      config)
 
 
 def run_analytics(settings: Settings, name: str) -> dict[str, object]:
     """One DAG task: one plugin, its lines logged, its outcome the XCom."""
-    outcome = run_plugin(settings.open_lake(), analytics_deployment(settings), name)
+    outcome = run_plugin(settings.open_lake(), analytics_deployment(settings), name, plugin_pseudonyms(settings))
     for line in outcome.lines:
         log.info("%s", line)
     for warning in outcome.warnings:

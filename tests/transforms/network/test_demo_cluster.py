@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import duckdb
-import pytest
 
 from devtools.synthetic.credit import generate_cluster
 from tests.support.credit_world import ingest
@@ -12,16 +11,17 @@ from transforms.network.plugin import NetworkConfig, plugin
 from transforms.plugins.api import RunContext
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.voids import apply_voids
+from xapi_ingest.publish.privacy import Pseudonymizer, load_key
 
 
-def test_the_demo_has_a_reciprocal_pair_and_a_member_that_only_learns(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", KEY)
+def test_the_demo_has_a_reciprocal_pair_and_a_member_that_only_learns(tmp_path) -> None:
     cluster = generate_cluster(teachers=30)
     ingest(tmp_path / "lake", cluster.statements)
     lake = Lake(tmp_path / "lake")
     apply_voids(lake)
     config = NetworkConfig(roster=cluster.write_roster(tmp_path / "roster.csv"), out=tmp_path / "out")
-    outcome = plugin.run(RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids()), config)
+    context = RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids(), Pseudonymizer(load_key(KEY)))
+    outcome = plugin.run(context, config)
     rows = duckdb.sql(f"SELECT institution_id, hours_given > 0, hours_received > 0, reciprocity, learns_from, no_outgoing "
                       f"FROM '{outcome.output_dir / 'institutions.parquet'}' ORDER BY ALL").fetchall()
     # S-17 and S-42 learn from each other and both give to C-03, which gives back nothing: of each giver's

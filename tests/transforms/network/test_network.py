@@ -14,21 +14,21 @@ from tests.transforms.network import world
 from transforms.network.plugin import NetworkConfig, plugin
 from transforms.plugins.api import Outcome, RunContext
 from xapi_ingest.lake.store import Lake
-from xapi_ingest.publish.privacy import Pseudonymizer
+from xapi_ingest.publish.privacy import Pseudonymizer, load_key
 
 
-def _run(lake: Lake, roster: Path, out: Path) -> Outcome:
+def _run(lake: Lake, roster: Path, out: Path, key: str | None = world.KEY) -> Outcome:
     config = NetworkConfig(roster=roster, out=out, reports={"institution_languages": world.LANGUAGES})
-    return plugin.run(RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids()), config)
+    pseudonyms = Pseudonymizer(load_key(key)) if key else None
+    return plugin.run(RunContext(lake, plugin.reads, plugin.name, plugin.version, lake.snapshot_ids(), pseudonyms),
+                      config)
 
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Outcome]:
     folder = tmp_path_factory.mktemp("network")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XAPI_PSEUDONYM_KEY", world.KEY)
-        lake, roster = world.build(folder)
-        return folder, _run(lake, roster, folder / "out")
+    lake, roster = world.build(folder)
+    return folder, _run(lake, roster, folder / "out")
 
 
 def test_institution_edges_per_academic_year(ran) -> None:
@@ -123,9 +123,8 @@ def test_pages_in_each_institutions_language_and_the_diagrams(ran) -> None:
         assert f'src="../{name}"' in pages["A" if name.endswith("kk.png") else "B"]
 
 
-def test_a_second_run_with_nothing_new_writes_nothing_and_new_statements_make_a_version(ran, monkeypatch) -> None:
+def test_a_second_run_with_nothing_new_writes_nothing_and_new_statements_make_a_version(ran) -> None:
     folder, first = ran
-    monkeypatch.setenv("XAPI_PSEUDONYM_KEY", world.KEY)
     lake, roster = Lake(folder / "lake"), folder / "roster.csv"
     before = sorted(p.name for p in (folder / "out" / "versions").iterdir())
     again = _run(lake, roster, folder / "out")
@@ -140,11 +139,10 @@ def test_a_second_run_with_nothing_new_writes_nothing_and_new_statements_make_a_
     assert rows == [(0.5,)]  # A2 at W-2 for 30 min
 
 
-def test_without_the_key_it_says_which_variable_to_set(ran, monkeypatch) -> None:
+def test_without_the_key_it_says_which_variable_to_set(ran) -> None:
     folder, _ = ran
-    monkeypatch.delenv("XAPI_PSEUDONYM_KEY", raising=False)
     with pytest.raises(ValueError, match="XAPI_PSEUDONYM_KEY"):
-        _run(Lake(folder / "lake"), folder / "roster.csv", folder / "other")
+        _run(Lake(folder / "lake"), folder / "roster.csv", folder / "other", key=None)
     assert not (folder / "other").exists()
 
 

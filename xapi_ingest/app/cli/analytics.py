@@ -56,7 +56,7 @@ def cmd_analytics(args: argparse.Namespace) -> int:
     try:
         settings: Settings = getattr(args, "settings", None) or Settings.from_env()
         deployment = _deployment(args, settings)
-        return _list(deployment) if args.action == "list" else _run(args, deployment)
+        return _list(deployment) if args.action == "list" else _run(args, deployment, settings)
     except (PluginError, ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
@@ -86,12 +86,13 @@ def _list(deployment: Deployment) -> int:
     return ExitCode.FINDINGS if broken else ExitCode.OK
 
 
-def _run(args: argparse.Namespace, deployment: Deployment) -> int:
-    from xapi_ingest.app.steps import run_plugin
+def _run(args: argparse.Namespace, deployment: Deployment, settings: Settings) -> int:
+    from xapi_ingest.app.steps import plugin_pseudonyms, run_plugin
+    from xapi_ingest.publish.privacy import MissingKeyError
 
     try:
-        outcome = run_plugin(args.lake, deployment, args.name)
-    except ValueError as exc:  # data the plugin's configuration forbids (a scheme's structural zeros, ...)
+        outcome = run_plugin(args.lake, deployment, args.name, plugin_pseudonyms(settings))
+    except (ValueError, MissingKeyError) as exc:  # data the plugin's configuration forbids (a scheme's structural zeros, ...)
         print(f"error: analytics plugin {args.name!r}: {exc}", file=sys.stderr)
         return ExitCode.UNUSABLE
     if args.format == "json":
