@@ -80,9 +80,10 @@ def test_bad_files_are_quarantined_with_their_reason_and_the_rest_land(tmp_path:
     half = encode(STATEMENTS[8:10], "ndjson") + b'{"id": "broken\n' + encode(STATEMENTS[10:11], "ndjson")
     write(drop / "d-half.ndjson", half)
     write(drop / "e-binary.json", bytes(range(256)))
+    write(drop / "f-bad-deflate.json.gz", b"\x1f\x8b\x08\x02\x00\x00\x00\x00\x02\x03\x03" + bytes(9))  # zlib.error
 
     summary = _pull(_source(drop), lake)
-    assert _files(summary) == (5, 0, 0)  # read, if only to quarantine: none failed
+    assert _files(summary) == (6, 0, 0)  # read, if only to quarantine: none failed
     counts = summary.counts
     assert counts.read == counts.valid + counts.quarantined and counts.quarantined >= 4
     landed = set(ids(lake))
@@ -94,10 +95,12 @@ def test_bad_files_are_quarantined_with_their_reason_and_the_rest_land(tmp_path:
     assert reasons["c-corrupt.json.gz"][0] == ["input.truncated"]
     assert reasons["d-half.ndjson"][0] == ["json.malformed"]
     assert "e-binary.json" in reasons
+    assert reasons["f-bad-deflate.json.gz"][0] == ["input.truncated"]
+    assert "invalid stored block lengths" in reasons["f-bad-deflate.json.gz"][1]
 
     write(drop / "b-not-json.json", encode(STATEMENTS[12:15], "ndjson"))  # the platform fixes its export
     fixed = _pull(_source(drop), lake)
-    assert _files(fixed) == (1, 4, 0) and fixed.counts.valid == 3
+    assert _files(fixed) == (1, 5, 0) and fixed.counts.valid == 3
     assert {s["id"] for s in STATEMENTS[12:15]} <= set(ids(lake))
 
 

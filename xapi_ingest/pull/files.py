@@ -24,6 +24,7 @@ import hashlib
 import logging
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,7 +123,7 @@ def _records(copy: Path, origin: str) -> Iterator[tuple[str, RawRecord]]:
         try:
             with open_text(copy) as text:
                 evidence = text.read(_EVIDENCE)
-        except (OSError, EOFError, UnicodeDecodeError):
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error):
             evidence = copy.read_bytes()[:_EVIDENCE].decode("utf-8", "replace")
         yield origin, RawRecord(0, 1, evidence, error=str(exc), rule=MALFORMED)
 

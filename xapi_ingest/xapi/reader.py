@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
@@ -123,7 +124,7 @@ def read_records(path: Path, name: str | None = None) -> Iterator[RawRecord]:
                 yield record
         except _Broken as exc:
             yield _break(index, exc.line, exc.rest, f"{name}: {exc} near line {exc.line}; nothing after it was read")
-        except (OSError, EOFError, UnicodeDecodeError) as exc:  # a truncated or corrupt gzip, bad UTF-8
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:  # a truncated or corrupt gzip, bad UTF-8
             yield _break(index, line + 1, "", f"{name}: cannot read on after line {line}: {exc}")
 
 
