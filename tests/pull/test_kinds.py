@@ -118,3 +118,20 @@ def test_the_pull_command_pulls_an_lrs_config_and_a_file_drop_alike(tmp_path: Pa
                  "json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["files"] == {"read": 0, "skipped": 2, "failed": []} and again["counts"]["read"] == 0
+
+
+def test_the_sources_command_lists_kinds_and_sources_and_names_a_broken_kind(tmp_path: Path, monkeypatch,
+                                                                            capsys) -> None:
+    config = _config(tmp_path, MIXED, "s3://drops/openedx?endpoint_override=minio:9000&scheme=http")
+    assert main(["sources", "--config", str(config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split()[0] == "files" and out[2].split()[0] == "lrs"
+    assert out[-2:] == ["  moodle-almaty lrs          http://127.0.0.1:8100/xAPI/statements",
+                        "  openedx-drop  files        s3://drops/openedx"]  # no query string: it may hold more
+
+    _installed_package(tmp_path, monkeypatch, "moodle_logs = lms_kinds:kind\n")
+    monkeypatch.delenv("XAPI_SOURCES", raising=False)
+    assert main(["sources"]) == 1
+    assert "  moodle_logs  BROKEN: source kind 'moodle_logs' cannot be imported" in capsys.readouterr().out
+    assert main(["sources", "--config", str(_config(tmp_path, MIXED.replace("kind: files", "kind: ftp")))]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'sources.yaml'}:5: sources[1].kind: no source kind")

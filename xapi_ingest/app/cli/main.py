@@ -16,6 +16,7 @@ from transforms.sequences import cli as sequences_cli
 from xapi_ingest.app.cli.analytics import add_analytics_parsers
 from xapi_ingest.app.cli.lake import add_export_parser, add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import add_quality_parsers
+from xapi_ingest.app.cli.sources import add_sources_parser
 from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE, usable_cores
 from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
@@ -150,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="stop after this many pages (a file drop: files); the rest is pulled next run")
     pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
     pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+    add_sources_parser(commands)
 
     sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
                                  description="Write realistic Moodle- and Open edX-like statements.")
@@ -426,6 +428,7 @@ _COMMANDS = {
     **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify", "export")},
     "lsa": "transforms.sequences.cli:cmd_lsa", "sequences": "transforms.sequences.cli:cmd_sequences",
     "credit": "transforms.credit.cli:cmd_credit", "analytics": "xapi_ingest.app.cli.analytics:cmd_analytics",
+    "sources": "xapi_ingest.app.cli.sources:cmd_sources",
 }
 
 
