@@ -53,6 +53,11 @@ def test_ndjson_arrays_and_gzip_land_once(tmp_path: Path) -> None:
     assert "files" not in PullSummary("lrs-only").as_dict()  # an LRS's summary is as it was
     assert again.as_dict()["files"] == {"read": 0, "skipped": 3, "failed": []}
 
+    (drop / "a.ndjson").rename(tmp_path / "archived.ndjson")  # taken files moved to an archive are forgotten
+    write(drop / "e.ndjson", encode(STATEMENTS[12:], "ndjson"))
+    assert _files(_pull(_source(drop), lake)) == (1, 2, 0)
+    assert sorted(load_files_state(lake, "lms-drop").files) == ["2026/10/b.json", "c.jsonl.gz", "e.ndjson"]
+
 
 def test_a_re_exported_file_is_read_again_and_upserts_without_duplicates(tmp_path: Path) -> None:
     drop, lake = tmp_path / "drop", Lake(tmp_path / "lake")

@@ -138,9 +138,13 @@ def pull_files(source: FilesSource, lake: Lake, budget: Budget, progress: Progre
     ingestor = Ingestor(lake, source.id, "auto", source.tolerate)
     run_id = new_batch_id()
     settled_before_ns = time.time_ns() - int(source.settle_seconds * 1e9)
+    listing = _listing(fs, base, source.patterns, remote)
+    listed = {name for name, _ in listing}
+    # files moved away (to an archive) are forgotten with the next file taken, so the state stays the size of the drop
+    state.files = {name: taken for name, taken in state.files.items() if name in listed}
     with tempfile.TemporaryDirectory(prefix="xapi-files-") as scratch:
         copy = Path(scratch) / "file"
-        for number, (name, info) in enumerate(_listing(fs, base, source.patterns, remote)):
+        for number, (name, info) in enumerate(listing):
             taken = state.files.get(name)
             settling = info.mtime_ns is not None and info.mtime_ns > settled_before_ns
             unchanged = taken is not None and info.mtime_ns is not None and (taken.size, taken.mtime_ns) == (
