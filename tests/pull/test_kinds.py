@@ -135,3 +135,17 @@ def test_the_sources_command_lists_kinds_and_sources_and_names_a_broken_kind(tmp
     assert "  moodle_logs  BROKEN: source kind 'moodle_logs' cannot be imported" in capsys.readouterr().out
     assert main(["sources", "--config", str(_config(tmp_path, MIXED.replace("kind: files", "kind: ftp")))]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'sources.yaml'}:5: sources[1].kind: no source kind")
+
+
+def test_the_dag_steps_list_and_pull_a_file_drop(tmp_path: Path) -> None:
+    from xapi_ingest.app.settings import Settings
+    from xapi_ingest.app.steps import list_sources, pull_one
+
+    statements = list(realistic_statements(3))
+    write(tmp_path / "drop" / "x.ndjson", encode(statements, "ndjson"))
+    settings = Settings.from_env({"XAPI_SOURCES": str(_config(tmp_path, MIXED, tmp_path / "drop")),
+                                  "XAPI_LAKE": str(tmp_path / "lake")})
+    assert list_sources(settings) == ["moodle-almaty", "openedx-drop"]
+    xcom = pull_one(settings, "openedx-drop")
+    assert json.loads(json.dumps(xcom))["files"] == {"read": 1, "skipped": 0, "failed": []}
+    assert ids(Lake(tmp_path / "lake")) == sorted(s["id"] for s in statements)

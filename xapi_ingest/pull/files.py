@@ -128,6 +128,14 @@ def _records(copy: Path, origin: str) -> Iterator[tuple[str, RawRecord]]:
         yield origin, RawRecord(0, 1, evidence, error=str(exc), rule=MALFORMED)
 
 
+def _left_alone(info: pafs.FileInfo, taken: TakenFile | None, settled_before_ns: int) -> bool:
+    """Still being written, or unchanged since it was taken (same size and time: not even downloaded)."""
+    if info.mtime_ns is None:  # no time to go by: the hash decides
+        return False
+    return info.mtime_ns > settled_before_ns or (
+        taken is not None and (taken.size, taken.mtime_ns) == (info.size, info.mtime_ns))
+
+
 def pull_files(source: FilesSource, lake: Lake, budget: Budget, progress: Progress | None) -> PullSummary:
     started = time.monotonic()
     remote = is_remote(source.location)
@@ -146,13 +154,10 @@ def pull_files(source: FilesSource, lake: Lake, budget: Budget, progress: Progre
         copy = Path(scratch) / "file"
         for number, (name, info) in enumerate(listing):
             taken = state.files.get(name)
-            settling = info.mtime_ns is not None and info.mtime_ns > settled_before_ns
-            unchanged = taken is not None and info.mtime_ns is not None and (taken.size, taken.mtime_ns) == (
-                info.size, info.mtime_ns)
-            if settling or unchanged:
-                files.skipped += 1  # still being written, or unchanged since it was taken
+            if _left_alone(info, taken, settled_before_ns):
+                files.skipped += 1
                 continue
-            if budget.exhausted(files.read, started):
+            if files.read and budget.exhausted(files.read, started):  # like an LRS page: one file at least
                 summary.backlog_remaining = True
                 break
             try:
