@@ -30,7 +30,7 @@ _SECRETS = ("pseudonym_key", "lake_catalog")  # never echoed in error messages
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sources: Path = Field(Path("config/sources.yaml"), description="sources.yaml: the LRSs to pull")
+    sources: Path = Field(Path("config/sources.yaml"), description="sources.yaml: the sources to pull (LRSs, file drops)")
     lake: str = Field("lake", description="lake root: a directory or a URI such as s3://bucket/lake")
     lake_catalog: SecretStr | None = Field(
         None, description="the lake's catalog database, a SQLAlchemy URL (e.g. postgresql+psycopg2://user:pw@host/lake); "

@@ -34,7 +34,7 @@ def _user_location(error: Any) -> Location:
     return tuple(step for step in error["loc"] if not str(step).startswith("function-"))
 
 
-def _line_of(node: yaml.Node | None, location: Location) -> int:
+def line_of(node: yaml.Node | None, location: Location) -> int:
     """1-based line of ``location`` in the YAML tree: a key's own line, or its nearest ancestor's."""
     if node is None:
         return 1
@@ -75,7 +75,7 @@ def located_errors(path: Path | str, error: ValidationError, tree: yaml.Node | N
     problems = []
     for item in error.errors(include_url=False):
         location = (*within, *_user_location(item))
-        problems.append(f"{path}:{_line_of(tree, location)}: {field_path(location) or '(top level)'}: {item['msg']}")
+        problems.append(f"{path}:{line_of(tree, location)}: {field_path(location) or '(top level)'}: {item['msg']}")
     return ConfigError("\n".join(problems))
 
 

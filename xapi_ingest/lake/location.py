@@ -65,13 +65,7 @@ class LakeLocation:
                 f"a lake on object storage needs a shared catalog database: set XAPI_LAKE_CATALOG or --catalog "
                 f"(e.g. postgresql+psycopg2://user@host/lake) for {safe_location(text)}")
         parts = urlsplit(text)
-        query = dict(parse_qsl(parts.query))
-        options: dict[str, str] = {}
-        if "endpoint_override" in query:
-            options["s3.endpoint"] = f"{query.get('scheme', 'https')}://{query['endpoint_override']}"
-        if "region" in query:
-            options["s3.region"] = query["region"]
-        return cls(f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/"), catalog, tuple(sorted(options.items())))
+        return cls(f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/"), catalog, _s3_options(parts.query))
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,12 +77,40 @@ class LakeLocation:
 
         if self.local_root is not None:
             return pafs.LocalFileSystem()
-        options = dict(self.s3_options)
-        endpoint = options.get("s3.endpoint")
-        if endpoint is None:
-            return pafs.S3FileSystem(region=options.get("s3.region"))
-        scheme, _, host = endpoint.partition("://")
-        return pafs.S3FileSystem(endpoint_override=host, scheme=scheme, region=options.get("s3.region") or "us-east-1")
+        return _s3_filesystem(self.s3_options)
+
+
+def _s3_options(query: str) -> tuple[tuple[str, str], ...]:
+    """pyiceberg's S3 options from a URI's ``?endpoint_override=host:port&scheme=http&region=...``."""
+    given = dict(parse_qsl(query))
+    options: dict[str, str] = {}
+    if "endpoint_override" in given:
+        options["s3.endpoint"] = f"{given.get('scheme', 'https')}://{given['endpoint_override']}"
+    if "region" in given:
+        options["s3.region"] = given["region"]
+    return tuple(sorted(options.items()))
+
+
+def _s3_filesystem(s3_options: tuple[tuple[str, str], ...]) -> pafs.FileSystem:
+    import pyarrow.fs as pafs
+
+    options = dict(s3_options)
+    endpoint = options.get("s3.endpoint")
+    if endpoint is None:
+        return pafs.S3FileSystem(region=options.get("s3.region"))
+    scheme, _, host = endpoint.partition("://")
+    return pafs.S3FileSystem(endpoint_override=host, scheme=scheme, region=options.get("s3.region") or "us-east-1")
+
+
+def folder_filesystem(location: str) -> tuple[pafs.FileSystem, str]:
+    """A folder, or an ``s3://bucket/prefix?...`` URI in the lake's style (credentials from ``AWS_*``),
+    as a pyarrow filesystem and the folder's path in it: how other inputs than the lake are read."""
+    import pyarrow.fs as pafs
+
+    if not is_remote(location):
+        return pafs.LocalFileSystem(), str(Path(location.removeprefix("file://")).resolve())
+    parts = urlsplit(location)
+    return _s3_filesystem(_s3_options(parts.query)), f"{parts.netloc}{parts.path}".rstrip("/")
 
 
 def strip_scheme(path: str) -> str:

@@ -28,16 +28,17 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import CancelledError, Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from xapi_ingest.lake.ingest import IngestCounts, Ingestor, new_batch_id
+from xapi_ingest.lake.ingest import Ingestor, new_batch_id
 from xapi_ingest.lake.store import Lake
 from xapi_ingest.lake.workers import Judging, Part, WorkerPool, commit_parts, spare_cores
 from xapi_ingest.pull.client import LRSClient, MoreLinkExpired, Page
 from xapi_ingest.pull.judging import JudgedPage, Observed, PageJob, judge_page
 from xapi_ingest.pull.probe import probe_since_field
 from xapi_ingest.pull.sources import Source
+from xapi_ingest.pull.summary import NO_BUDGET, Budget, PullSummary
 from xapi_ingest.pull.watermark import Cursor, PullState, load_state, save_state
 
 log = logging.getLogger(__name__)
@@ -46,49 +47,6 @@ MAX_RESTARTS = 3  # expired `more` links in one run before giving up
 # A pull judges its pages itself until it has received this many statements and more are to come:
 # starting a worker costs about what judging a few thousand statements does.
 WORKERS_AFTER = 2_000
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How much one run may do, so a large backlog is caught up over several scheduled runs."""
-
-    max_pages: int | None = None
-    max_seconds: float | None = None
-
-    def exhausted(self, pages: int, started: float) -> bool:
-        return (self.max_pages is not None and pages >= self.max_pages) or (
-            self.max_seconds is not None and time.monotonic() - started >= self.max_seconds
-        )
-
-
-NO_BUDGET = Budget()
-
-
-@dataclass
-class PullSummary:
-    source: str
-    pages: int = 0
-    counts: IngestCounts = field(default_factory=IngestCounts)
-    retries: int = 0
-    restarts: int = 0
-    backlog_remaining: bool = False
-    since_field: str = "unknown"
-    watermark_before: str | None = None
-    watermark_after: str | None = None
-    notes: list[str] = field(default_factory=list)
-    batch_ids: list[str] = field(default_factory=list)  # committed batches, for the data-quality step
-    elapsed_seconds: float = 0.0
-
-    @property
-    def statements_per_second(self) -> float:
-        return self.counts.read / self.elapsed_seconds if self.elapsed_seconds else 0.0
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain JSON-able values (an XCom, a log line); holds no URL and no credential."""
-        data = asdict(self)
-        data["counts"] = self.counts.as_dict()
-        data["statements_per_second"] = round(self.statements_per_second, 1)
-        return data
 
 
 def _iso(moment: datetime | None) -> str | None:

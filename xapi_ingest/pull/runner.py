@@ -1,8 +1,10 @@
 """Pull configured sources by id: the entry point shared by ``xapi-pipeline pull`` and the ingest DAG.
 
-One source failing (an LRS down past the retry budget, missing credentials) must not stop the
-others, so :func:`pull_sources` reports failures per source; the DAG instead runs one mapped
-task per source with :func:`pull_source_id`, which raises, so Airflow retries just that source.
+Every source, whatever its kind, is pulled by its kind's ``pull`` (:mod:`xapi_ingest.pull.kinds`).
+One source failing (an LRS down past the retry budget, missing credentials, an unreachable bucket)
+must not stop the others, so :func:`pull_sources` reports failures per source; the DAG instead
+runs one mapped task per source with :func:`pull_source_id`, which raises, so Airflow retries just
+that source.
 """
 
 from __future__ import annotations
@@ -12,34 +14,32 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from xapi_ingest.lake.store import Lake
-from xapi_ingest.pull.client import LRSClient, LRSError
-from xapi_ingest.pull.puller import NO_BUDGET, Budget, PullSummary, pull
-from xapi_ingest.pull.sources import MissingCredentialsError, Source, load_sources, resolve_credentials
+from xapi_ingest.pull.kinds import Progress, SourceConfig, find_kind
+from xapi_ingest.pull.sources import load_sources
+from xapi_ingest.pull.summary import NO_BUDGET, Budget, PullSummary
 
 log = logging.getLogger(__name__)
-
-EXPECTED_ERRORS = (LRSError, MissingCredentialsError, OSError)
 
 
 def _budget(max_pages: int | None, max_minutes: float | None) -> Budget:
     return Budget(max_pages=max_pages, max_seconds=max_minutes * 60 if max_minutes is not None else None)
 
 
-def pull_source(source: Source, lake: Lake, budget: Budget = NO_BUDGET, progress: bool = False) -> PullSummary:
+def pull_source(source: SourceConfig, lake: Lake, budget: Budget = NO_BUDGET, progress: bool = False) -> PullSummary:
+    kind = find_kind(source.kind)
     with ExitStack() as stack:
-        client = stack.enter_context(LRSClient(source, resolve_credentials(source)))
-        on_progress = None
+        on_progress: Progress | None = None
         if progress:
-            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+            from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            bar = stack.enter_context(Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                               transient=True))
+            bar = stack.enter_context(Bar(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                          transient=True))
             task = bar.add_task(f"pulling {source.id}")
 
             def on_progress(summary: PullSummary) -> None:
-                bar.update(task, description=f"pulling {source.id}: {summary.pages} pages, "
-                                             f"{summary.counts.read:,} statements")
-        summary = pull(source, lake, client, budget, on_progress)
+                bar.update(task, description=f"pulling {source.id}: {summary.progress()}")
+        summary = kind.pull(source, lake, budget, on_progress)
     log.info("%s: %s", source.id, summary.as_dict())
     return summary
 
@@ -62,7 +62,8 @@ def pull_sources(config: Path | str, lake: Lake, source_ids: list[str] | None = 
         try:
             summaries.append(pull_source(source, lake, _budget(max_pages, max_minutes), progress))
         except Exception as exc:  # one source's failure must not stop the others
-            expected = isinstance(exc, EXPECTED_ERRORS)  # their messages say it all; others need the traceback
+            # their messages say it all; others need the traceback
+            expected = isinstance(exc, (OSError, *find_kind(source.kind).expected_errors))
             log.error("%s: pull failed: %s", source.id, exc, exc_info=not expected)
             failures.append((source.id, str(exc) if expected else f"{type(exc).__name__}: {exc}"))
     return summaries, failures

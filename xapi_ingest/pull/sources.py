@@ -1,4 +1,7 @@
-"""``sources.yaml``: the LRSs to pull, validated into models before any request is made.
+"""``sources.yaml``: the sources to pull, each validated by its kind's model before any request is made.
+
+An entry without ``kind:`` is an LRS (:class:`Source`, kind ``lrs``), so files written before
+there were kinds load unchanged; the ``files`` kind is :mod:`xapi_ingest.pull.files`.
 
 Credentials are never written in the file: it names environment variables or an Airflow
 connection, and :func:`resolve_credentials` reads them at run time into a value whose ``repr``
@@ -15,17 +18,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from xapi_ingest.common.config import load_yaml_model
-from xapi_ingest.lake.ingest import check_tolerated_rules
-from xapi_ingest.lake.layout import SOURCE_ID
+from xapi_ingest.common.config import ConfigError, line_of, located_errors, read_yaml
+from xapi_ingest.common.plugins import PluginError
+from xapi_ingest.pull.kinds import DEFAULT_KIND, SourceConfig, find_kind
 
 _HUMAN_DURATION = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$", re.IGNORECASE)
 _SECONDS_PER_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SECRET_KEY = re.compile(r"pass(word)?|passwd|secret|token", re.IGNORECASE)
 
 
 def _iso_duration(seconds: float) -> str:
@@ -56,21 +58,6 @@ def _duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
-def _secret_keys(value: Any, path: str = "") -> list[str]:
-    """Paths of keys that hold a secret inline (``auth.password``); ``password_env`` only names a variable."""
-    if isinstance(value, dict):
-        found = []
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if _SECRET_KEY.search(str(key)) and not str(key).endswith("_env"):
-                found.append(here)
-            found += _secret_keys(item, here)
-        return found
-    if isinstance(value, list):
-        return [key for n, item in enumerate(value) for key in _secret_keys(item, f"{path}[{n}]")]
-    return []
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -89,8 +76,10 @@ class AirflowConnectionAuth(_Strict):
     airflow_conn_id: str = Field(min_length=1)
 
 
-class Source(_Strict):
-    id: str = Field(pattern="^" + SOURCE_ID.pattern.removesuffix(r"\Z") + "$", description="used in lake paths")
+class Source(SourceConfig):
+    """Kind ``lrs``: an xAPI statements endpoint, pulled incrementally from its watermark."""
+
+    kind: Literal["lrs"] = "lrs"
     endpoint: str = Field(pattern=r"^https?://[^/\s]+(/\S*)?$", description="the xAPI base; statements = endpoint + 'statements'")
     version: Literal["1.0.3", "2.0.0"] = "1.0.3"
     auth: BasicAuthEnv | AirflowConnectionAuth | None = None
@@ -103,22 +92,6 @@ class Source(_Strict):
                           "null rescans the whole LRS each run (slow but never misses one)")
     commit_every: int = Field(5_000, ge=1, description="statements per lake commit (and watermark step)")
     timeout_seconds: float = Field(30.0, gt=0)
-    tolerate: tuple[str, ...] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secrets(cls, data: Any) -> Any:
-        # Checked before anything else so that a password yields this one message, not a list of
-        # schema mismatches, and the value itself never reaches an error message.
-        secrets = _secret_keys(data)
-        if secrets:
-            raise PydanticCustomError(
-                "inline_secret",
-                f"{', '.join(secrets)}: a password must not be written in sources.yaml; name an environment variable "
-                "(auth: {type: basic, username_env: LRS_USER, password_env: LRS_PASSWORD}) or an Airflow "
-                "connection (auth: {airflow_conn_id: my_lrs}) instead",
-            )
-        return data
 
     @field_validator("endpoint")
     @classmethod
@@ -127,19 +100,22 @@ class Source(_Strict):
             raise ValueError("must not contain credentials; name them in `auth` instead")
         return endpoint if endpoint.endswith("/") else endpoint + "/"
 
-    @field_validator("tolerate")
-    @classmethod
-    def _known_rules(cls, rules: tuple[str, ...]) -> tuple[str, ...]:
-        check_tolerated_rules(rules)
-        return rules
-
     @property
     def statements_url(self) -> str:
         return self.endpoint + "statements"
 
+    def where(self) -> str:
+        return self.statements_url
+
+
+class _Document(_Strict):
+    """The file's shape; each entry is then validated by its kind's own model."""
+
+    sources: list[dict[str, Any]] = Field(min_length=1)
+
 
 class SourcesFile(_Strict):
-    sources: list[Source] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(min_length=1)  # each an instance of its kind's model
 
     @model_validator(mode="after")
     def _unique_ids(self) -> SourcesFile:
@@ -149,7 +125,7 @@ class SourcesFile(_Strict):
             raise ValueError(f"source ids must be unique; repeated: {', '.join(repeated)}")
         return self
 
-    def get(self, source_id: str) -> Source:
+    def get(self, source_id: str) -> SourceConfig:
         for source in self.sources:
             if source.id == source_id:
                 return source
@@ -157,7 +133,33 @@ class SourcesFile(_Strict):
 
 
 def load_sources(path: Path | str) -> SourcesFile:
-    return load_yaml_model(path, SourcesFile)
+    """Validate every entry by its kind's model (``kind:``, default ``lrs``); a :class:`ConfigError`
+    lists every problem of every entry, each with its line, including a kind that is not installed
+    or cannot be imported. Only the kinds the file names are imported."""
+    data, tree = read_yaml(path)
+    try:
+        document = _Document.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise located_errors(path, exc, tree) from None
+    configs: list[SourceConfig] = []
+    problems: list[str] = []
+    for n, entry in enumerate(document.sources):
+        name = entry.get("kind", DEFAULT_KIND)
+        try:
+            kind = find_kind(name) if isinstance(name, str) else None
+        except PluginError as exc:
+            problems.append(f"{path}:{line_of(tree, ('sources', n, 'kind'))}: sources[{n}].kind: {exc}")
+            continue
+        try:
+            configs.append((kind.config if kind is not None else SourceConfig).model_validate(entry))
+        except ValidationError as exc:
+            problems.append(str(located_errors(path, exc, tree, ("sources", n))))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    try:
+        return SourcesFile(sources=configs)
+    except ValidationError as exc:
+        raise located_errors(path, exc, tree) from None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Per-source pull state, stored in the lake's catalog database next to the data it describes.
+"""Per-source pull state, stored in the lake's catalog database next to the data it describes
+(an LRS's watermarks here; a file drop's files in :mod:`~xapi_ingest.pull.files`).
 
 The state is written in one transaction and only after the pages it covers are committed, so
 whatever moment a run dies at, the state never claims more than the lake holds: the next run at
@@ -39,15 +40,25 @@ class PullState(msgspec.Struct):
     updated_at: datetime | None = None
 
 
-def load_state(lake: Lake, source: str) -> PullState:
+def read_state(lake: Lake, source: str) -> str | None:
+    """A source's saved state as written by :func:`write_state`, whatever its kind (None before its first run)."""
     with lake.engine.connect() as connection:
-        text = connection.execute(select(PULL_STATE.c.state)
+        return connection.execute(select(PULL_STATE.c.state)
                                   .where(PULL_STATE.c.source == check_source_id(source))).scalar()
+
+
+def write_state(lake: Lake, source: str, state: msgspec.Struct) -> None:
+    """Replace a source's state in one transaction: a reader sees the old state or the new, never neither."""
+    text = msgspec.json.encode(state).decode()
+    with lake.engine.begin() as connection:
+        connection.execute(delete(PULL_STATE).where(PULL_STATE.c.source == check_source_id(source)))
+        connection.execute(insert(PULL_STATE).values(source=source, state=text))
+
+
+def load_state(lake: Lake, source: str) -> PullState:
+    text = read_state(lake, source)
     return PullState(source=source) if text is None else msgspec.json.decode(text, type=PullState)
 
 
 def save_state(lake: Lake, state: PullState) -> None:
-    text = msgspec.json.encode(state).decode()
-    with lake.engine.begin() as connection:
-        connection.execute(delete(PULL_STATE).where(PULL_STATE.c.source == check_source_id(state.source)))
-        connection.execute(insert(PULL_STATE).values(source=state.source, state=text))
+    write_state(lake, state.source, state)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
@@ -107,22 +108,24 @@ def open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
-def read_records(path: Path) -> Iterator[RawRecord]:
-    """Yield every statement in ``path`` in file order, then a ``input.truncated`` record if it breaks off."""
+def read_records(path: Path, name: str | None = None) -> Iterator[RawRecord]:
+    """Yield every statement in ``path`` in file order, then a ``input.truncated`` record if it breaks off.
+    Messages call the file ``name`` (default: ``path``): a local copy is named after what it copies."""
+    name = name or str(path)
     try:
         text = open_text(path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{name}: cannot read: {exc}") from exc
     index, line = 0, 0
     with text:
         try:
-            for record in _read_stream(text, path):
+            for record in _read_stream(text, name):
                 index, line = record.index + 1, record.line
                 yield record
         except _Broken as exc:
-            yield _break(index, exc.line, exc.rest, f"{path}: {exc} near line {exc.line}; nothing after it was read")
-        except (OSError, EOFError, UnicodeDecodeError) as exc:  # a truncated or corrupt gzip, bad UTF-8
-            yield _break(index, line + 1, "", f"{path}: cannot read on after line {line}: {exc}")
+            yield _break(index, exc.line, exc.rest, f"{name}: {exc} near line {exc.line}; nothing after it was read")
+        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:  # a truncated or corrupt gzip, bad UTF-8
+            yield _break(index, line + 1, "", f"{name}: cannot read on after line {line}: {exc}")
 
 
 def _break(index: int, line: int, rest: str, message: str) -> RawRecord:
@@ -136,7 +139,7 @@ def records_with_origin(paths: Iterable[Path]) -> Iterator[tuple[str, RawRecord]
             yield str(path), record
 
 
-def _read_stream(text: IO[str], path: Path) -> Iterator[RawRecord]:
+def _read_stream(text: IO[str], name: str) -> Iterator[RawRecord]:
     first_line = text.readline()
     blank_lines = 0
     while first_line and not first_line.strip():
@@ -157,7 +160,7 @@ def _read_stream(text: IO[str], path: Path) -> Iterator[RawRecord]:
             yield from _read_concatenated("".join((first_line, *following)) + text.read(_CHUNK), text, blank_lines)
     else:
         raise InputError(
-            f"{path}: expected a JSON object, a JSON array or NDJSON; the input starts with {head[:20]!r}"
+            f"{name}: expected a JSON object, a JSON array or NDJSON; the input starts with {head[:20]!r}"
         )
 
 

@@ -16,6 +16,7 @@ from transforms.sequences import cli as sequences_cli
 from xapi_ingest.app.cli.analytics import add_analytics_parsers
 from xapi_ingest.app.cli.lake import add_export_parser, add_lake_parsers, add_verify_parser
 from xapi_ingest.app.cli.quality import add_quality_parsers
+from xapi_ingest.app.cli.sources import add_sources_parser
 from xapi_ingest.common.atomic import WriteError
 from xapi_ingest.common.defaults import DEFAULT_BATCH_SIZE, usable_cores
 from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV as KEY_ENV
@@ -136,19 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
                         default="statements")
 
     pull = commands.add_parser(
-        "pull", help="pull new statements from configured LRSs into the lake",
-        description="Pull each selected source incrementally (since its watermark), validate and upsert "
-                    "into the lake, then move the watermark. Safe to interrupt and re-run. Exit 0 when "
-                    "every source pulled, 1 when any failed (the others still run).",
+        "pull", help="pull new statements from configured sources (LRSs, file drops) into the lake",
+        description="Pull each selected source incrementally (an LRS since its watermark, a file drop its "
+                    "new and changed files), validate and upsert into the lake, then move its state. Safe to "
+                    "interrupt and re-run. Exit 0 when every source pulled, 1 when any failed (the others still run).",
     )
     pull.add_argument("--config", required=True, type=Path, help="sources.yaml")
     which = pull.add_mutually_exclusive_group(required=True)
     which.add_argument("--source", action="append", metavar="ID", help="source id (repeatable)")
     which.add_argument("--all", action="store_true", help="every configured source")
     add_lake_argument(pull)
-    pull.add_argument("--max-pages", type=int, help="stop after this many pages; the rest is pulled next run")
+    pull.add_argument("--max-pages", type=int,
+                      help="stop after this many pages (a file drop: files); the rest is pulled next run")
     pull.add_argument("--max-minutes", type=float, help="stop after this many minutes; the rest is pulled next run")
     pull.add_argument("--format", choices=("text", "json"), default="text", help="summary format")
+    add_sources_parser(commands)
 
     sample = commands.add_parser("sample", help="write deterministic sample statements (NDJSON)",
                                  description="Write realistic Moodle- and Open edX-like statements.")
@@ -410,13 +413,7 @@ def cmd_pull(args: argparse.Namespace) -> int:
         if args.format == "json":
             print(json.dumps(summary.as_dict()))
         else:
-            counts = summary.counts
-            print(f"{summary.source}: {summary.pages} page(s), read {counts.read}, valid {counts.valid}, "
-                  f"tolerated {counts.tolerated}, quarantined {counts.quarantined}, duplicates {counts.duplicates}, "
-                  f"conflicts {counts.conflicts}, retries {summary.retries}, restarts {summary.restarts} in "
-                  f"{summary.elapsed_seconds:.1f} s ({summary.statements_per_second:,.0f} statements/s); "
-                  f"watermark {summary.watermark_after or 'none'}"
-                  + ("; BACKLOG REMAINS (run again)" if summary.backlog_remaining else ""))
+            print("\n".join(summary.lines()))
     for source_id, message in failures:
         print(f"error: {source_id}: {message}", file=sys.stderr)
     return ExitCode.FINDINGS if failures else ExitCode.OK
@@ -431,6 +428,7 @@ _COMMANDS = {
     **{name: f"xapi_ingest.app.cli.lake:cmd_{name}" for name in ("compact", "migrate", "verify", "export")},
     "lsa": "transforms.sequences.cli:cmd_lsa", "sequences": "transforms.sequences.cli:cmd_sequences",
     "credit": "transforms.credit.cli:cmd_credit", "analytics": "xapi_ingest.app.cli.analytics:cmd_analytics",
+    "sources": "xapi_ingest.app.cli.sources:cmd_sources",
 }
 
 
