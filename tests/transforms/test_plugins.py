@@ -98,7 +98,7 @@ def test_a_plugin_that_fails_to_import_is_one_line_naming_it_and_its_entry_point
     assert "\n" not in message
     assert message.startswith("analytics plugin 'libfoo' cannot be imported (entry point 'libfoo = needs_libfoo:plugin')")
     assert message.endswith("ModuleNotFoundError: No module named 'libfoo_that_is_not_installed'")
-    with pytest.raises(PluginError, match=r"'dict' .* is a dict, not a transforms.plugins.AnalyticsPlugin"):
+    with pytest.raises(PluginError, match=r"'dict' .* is a dict, not a transforms\.plugins\.api\.AnalyticsPlugin"):
         load(EntryPoint("dict", "not_a_plugin:plugin", GROUP))
     with pytest.raises(PluginError, match=r"'counts' .* calls itself 'credit'"):
         load(EntryPoint("counts", "transforms.credit.plugin:plugin", GROUP))

@@ -17,14 +17,12 @@ class PluginError(Exception):
     """A plugin that cannot be used: not installed, not importable, or not of the expected type."""
 
 
-def entry_points(group: str, built_in: Mapping[str, str] | None = None) -> dict[str, metadata.EntryPoint]:
-    """Plugin name -> entry point, as installed; ``built_in`` (name -> ``module:attribute``) stands in for
-    the project's own entry points when the installed metadata predates them (an older editable install)."""
-    found = {name: metadata.EntryPoint(name, value, group) for name, value in (built_in or {}).items()}
+def entry_points(group: str) -> dict[str, metadata.EntryPoint]:
+    """Plugin name -> entry point, as installed (when two packages claim one name, :func:`find` refuses it)."""
     installed: dict[str, metadata.EntryPoint] = {}
     for entry in metadata.entry_points(group=group):
         installed.setdefault(entry.name, entry)
-    return dict(sorted({**found, **installed}.items()))
+    return dict(sorted(installed.items()))
 
 
 def where(entry: metadata.EntryPoint) -> str:
@@ -51,9 +49,10 @@ def load(entry: metadata.EntryPoint, expected: type[T], what: str) -> T:
     return plugin
 
 
-def find(group: str, name: str, expected: type[T], what: str, built_in: Mapping[str, str] | None = None) -> T:
-    """The plugin ``name`` of ``group`` (see :func:`entry_points` for ``built_in``), loaded."""
-    installed = entry_points(group, built_in)
+def find(group: str, name: str, expected: type[T], what: str,
+         installed: Mapping[str, metadata.EntryPoint] | None = None) -> T:
+    """The plugin ``name`` of ``group``, loaded (``installed``: the entry points already listed)."""
+    installed = entry_points(group) if installed is None else installed
     if name not in installed:
         raise PluginError(f"no {what} {name!r} is installed (entry point group {group}; installed: "
                           f"{', '.join(installed) or 'none'}); install its package, or after editing a "

@@ -29,9 +29,6 @@ if TYPE_CHECKING:
 
 GROUP = "xapi_pipeline.sources"  # the entry-point group every source kind registers in
 DEFAULT_KIND = "lrs"  # what an entry without `kind:` is, so sources.yaml files older than kinds keep working
-# The project's own kinds, as its pyproject.toml declares them (a test checks both agree): found even
-# when the installed metadata predates them.
-BUILT_IN = {"lrs": "xapi_ingest.pull.lrs:kind", "files": "xapi_ingest.pull.files:kind"}
 
 _SECRET_KEY = re.compile(r"pass(word)?|passwd|secret|token", re.IGNORECASE)
 
@@ -105,9 +102,9 @@ class SourceKind(Generic[Config]):
 
 
 def installed() -> list[str]:
-    return list(plugins.entry_points(GROUP, BUILT_IN))
+    return list(plugins.entry_points(GROUP))
 
 
 def find_kind(name: str) -> SourceKind[Any]:
     """The installed kind ``name``, loaded; a :class:`~xapi_ingest.common.plugins.PluginError` of one line if not."""
-    return plugins.find(GROUP, name, SourceKind, "source kind", BUILT_IN)
+    return plugins.find(GROUP, name, SourceKind, "source kind")
