@@ -191,6 +191,8 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
     _credit_headline(reports / "credit", console)
     sequences = reports / "sequences" / "versions" / _read(reports / "sequences" / "LATEST")
     _sequences_headline(sequences, console)
+    network = reports / "network" / "versions" / _read(reports / "network" / "LATEST")
+    _network_headline(network, console)
     latest = reports / "credit" / "versions" / _read(reports / "credit" / "LATEST")
     where = {
         "lake (Iceberg tables)": lake.layout.warehouse / "xapi", "catalog": lake.layout.catalog,
@@ -199,6 +201,7 @@ def summarize(out: Path, demo: DemoCluster, results: dict[str, DagRunResult], co
         "behaviour sequences report": sequences / "report.html",
         "per institution": sequences / "institutions" / "<id>" / "report.html",
         "transition diagram": sequences / "knowledge-construction" / "diagram.png",
+        "learning network": network / "institutions" / "<id>.html",
         "Airflow logs": out / "airflow",
     }
     for label, path in where.items():
@@ -237,6 +240,22 @@ def _sequences_headline(sequences: Path, console: Console) -> None:
         result = json.loads(lsa.read_text())
         arrows = ", ".join(f"{s['from']}→{s['to']} (z={s['z']:.2f})" for s in result["significant"])
         console.print(f"significant sequences, {lsa.parent.name} ({result['n_transitions']:,} transitions): {arrows or 'none'}")
+
+
+def _network_headline(network: Path, console: Console) -> None:
+    if not (network / "institutions.parquet").exists():
+        return
+    import pyarrow.parquet as pq
+
+    table = Table(title="learning network: hours between institutions (academic years)")
+    for column in ("institution", "year", "received", "given", "learns from", "reciprocity", "gives nothing"):
+        table.add_column(column, justify="left" if column in ("institution", "year") else "right")
+    for row in pq.read_table(network / "institutions.parquet").to_pylist():
+        reciprocity = "-" if row["reciprocity"] is None else f"{row['reciprocity']:.2f}"
+        table.add_row(row["institution_id"], str(row["academic_year"]), f"{row['hours_received']:,.1f}",
+                      f"{row['hours_given']:,.1f}", str(row["learns_from"]), reciprocity,
+                      f"{row['no_outgoing_years']} y" if row["no_outgoing"] else "")
+    console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:

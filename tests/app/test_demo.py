@@ -55,7 +55,7 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path, inst
         assert {row[0] for row in con.execute("SELECT statement_id FROM quarantine").fetchall()} == rejected
     pulled_at = pull_states(lake)
     assert len(pulled_at) == len(build(teachers=20).by_lrs)  # one state per platform LRS
-    assert_institution_folders_read_well(out / "reports" / "credit", tmp_path / "screenshots")
+    assert_institution_folders_read_well(out / "reports", tmp_path / "screenshots")
     data_tables = ("statements", "quarantine", "analyst_statements")
     snapshots = {table: lake.snapshot_id(table) for table in data_tables}
 
@@ -63,6 +63,7 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path, inst
                              cwd=REPO_ROOT, env=dict(os.environ), timeout=900)
     assert second.exit_code == 0, second.screen[-3000:]
     assert "nothing new arrived" in second.screen and "credit unchanged" in second.screen, second.screen[-3000:]
+    assert "learning network" in second.screen  # its table of hours between institutions
     assert "Traceback" not in second.screen
     assert sorted(lake_ids(lake)) == sorted(accepted)
     again = pull_states(lake)
@@ -70,9 +71,10 @@ def test_demo_runs_twice_and_the_second_run_changes_nothing(tmp_path: Path, inst
     assert {table: lake.snapshot_id(table) for table in data_tables} == snapshots  # no new commit to any of them
 
 
-def assert_institution_folders_read_well(credit: Path, screenshots: Path) -> None:
-    """Every institution's report and a statement of participation, in its language, open in Chromium with
-    nothing cut off at laptop or A4 width (the policy gives the demo's institutions kk, ru and en)."""
+def assert_institution_folders_read_well(reports: Path, screenshots: Path) -> None:
+    """Every institution's credit report, a statement of participation and its learning-network page, in its
+    language, open in Chromium with nothing cut off at laptop or A4 width (the policy gives the demo's
+    institutions kk, ru and en, and the network follows it)."""
     from playwright.sync_api import sync_playwright
 
     from tests.reporting.browser import CHROMIUM_ARGS, page_problems, require_chromium
@@ -80,7 +82,9 @@ def assert_institution_folders_read_well(credit: Path, screenshots: Path) -> Non
     from transforms.reporting.i18n import translator
 
     policy = load_policy(REPO_ROOT / "config" / "credit" / "policy.yaml")
-    folders = sorted((credit / "versions" / (credit / "LATEST").read_text().strip() / "institutions").iterdir())
+    credit, network = (reports / name / "versions" / (reports / name / "LATEST").read_text().strip()
+                       for name in ("credit", "network"))
+    folders = sorted((credit / "institutions").iterdir())
     assert {policy.reports.language_of(folder.name) for folder in folders} == {"kk", "ru", "en"}
     problems: list[str] = []
     with sync_playwright() as playwright:
@@ -89,7 +93,9 @@ def assert_institution_folders_read_well(credit: Path, screenshots: Path) -> Non
             language = policy.reports.language_of(folder.name)
             report = (folder / "report.html").read_text()
             assert f'lang="{language}"' in report and translator(language)("Summary by period") in report
-            pages = [folder / "report.html", sorted((folder / "statements").glob("*.html"))[0]]
+            network_page = network / "institutions" / f"{folder.name}.html"
+            assert f'lang="{language}"' in network_page.read_text()
+            pages = [folder / "report.html", sorted((folder / "statements").glob("*.html"))[0], network_page]
             for page in pages:
                 problems += page_problems(browser, page, screenshots / folder.name)
         browser.close()

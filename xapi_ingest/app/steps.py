@@ -174,8 +174,21 @@ def analytics_deployment(settings: Settings) -> Deployment:
         "credit": {"policy": settings.credit_policy, "registry": settings.credit_registry,
                    "roster": settings.credit_roster, "out": settings.reports / "credit"},
         "sequences": {"scheme": settings.sequences_scheme, "out": settings.reports / "sequences"},
-        "network": {"roster": settings.credit_roster, "out": settings.reports / "network"},
+        "network": {"roster": settings.credit_roster, "out": settings.reports / "network",
+                    "reports": _credit_report_languages(settings)},
     }, source=f"XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS (there is no XAPI_ANALYTICS={str(settings.analytics)!r})")
+
+
+def _credit_report_languages(settings: Settings) -> dict[str, object]:
+    """Each institution's language as the credit policy sets it, so its network page reads like its credit
+    report; the defaults when the policy cannot be read (credit's own task then says why)."""
+    from transforms.credit.policy import load_policy
+    from xapi_ingest.common.config import ConfigError
+
+    try:
+        return load_policy(settings.credit_policy).reports.model_dump()
+    except (ConfigError, OSError):
+        return {}
 
 
 def analytics_asset(name: str) -> str:
