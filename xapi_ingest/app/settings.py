@@ -44,7 +44,8 @@ class Settings(BaseModel):
     sequences_scheme: Path = Field(Path("config/sequences/scheme.yaml"), description="behaviour coding scheme (YAML)")
     analytics: Path = Field(Path("config/analytics.yaml"),
                             description="analytics plugins enabled here, with their options (YAML); without the file, "
-                                        "credit, sequences and the network run from XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME and XAPI_REPORTS")
+                                        "credit, sequences and the network run from XAPI_CREDIT_*, XAPI_SEQUENCES_SCHEME "
+                                        "and XAPI_REPORTS")
     pseudonym_key: SecretStr | None = Field(None, description="secret key of the analyst zone's pseudonyms (>= 16 bytes)")
     analyst_drop_extensions: tuple[str, ...] = Field(
         (), description="extension keys (IRIs, comma-separated) removed from the analyst zone's extensions")
