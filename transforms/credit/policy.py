@@ -9,17 +9,16 @@ which rules produced a figure. Conditions are structured fields, never evaluated
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from transforms.reporting.i18n import Language, ReportLanguages
-from xapi_ingest.common.config import ConfigError, load_yaml_model, read_yaml
+from xapi_ingest.common.config import ConfigError, MonthDay, load_yaml_model, read_yaml
 
 EvidenceLevel = Literal["system_verified", "host_attested", "self_declared"]
 HourMethod = Literal["designated", "attended_intervals", "video_unique_watch", "min_of"]
@@ -84,18 +83,10 @@ class TimeRules(_Model):
 class Periods(_Model):
     """The periods credit is summed over."""
 
-    academic_year_start: str = "09-01"
+    academic_year_start: MonthDay = "09-01"
     """MM-DD on which each academic year starts."""
     pd_cycle_years: int = Field(default=3, ge=1)
     """Length of a teacher's professional-development cycle, anchored on the roster's ``pd_cycle_start``."""
-
-    @field_validator("academic_year_start")
-    @classmethod
-    def _month_day(cls, value: str) -> str:
-        if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", value):
-            raise ValueError("must be MM-DD, e.g. '09-01'")
-        date(2001, int(value[:2]), int(value[3:]))  # rejects 02-30
-        return value
 
 
 class AuthorityMatch(_Model):

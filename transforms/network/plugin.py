@@ -11,34 +11,25 @@ nobody can join it to a name.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import replace
-from datetime import date
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, FilePath, field_validator
+from pydantic import Field, FilePath
 
 from transforms.plugins.api import AnalyticsPlugin, Outcome, PluginConfig, RunContext
 from transforms.plugins.versions import write_version
 from transforms.reporting.i18n import ReportLanguages
+from xapi_ingest.common.config import MonthDay
 from xapi_ingest.common.defaults import PSEUDONYM_KEY_ENV
 
 
 class NetworkConfig(PluginConfig):
     roster: FilePath = Field(description="teacher roster (CSV): the one credit and the analyst zone use")
-    academic_year_start: str = Field("09-01", description="MM-DD on which each academic year starts (as in the "
-                                                          "credit policy's periods.academic_year_start)")
+    academic_year_start: MonthDay = Field("09-01", description="MM-DD on which each academic year starts (as in the "
+                                                              "credit policy's periods.academic_year_start)")
     reports: ReportLanguages = Field(ReportLanguages(), description="the language of each institution's page")
-
-    @field_validator("academic_year_start")
-    @classmethod
-    def _month_day(cls, value: str) -> str:
-        if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", value):
-            raise ValueError("must be MM-DD, e.g. '09-01'")
-        date(2001, int(value[:2]), int(value[3:]))  # rejects 02-30
-        return value
 
 
 def run(context: RunContext, config: NetworkConfig) -> Outcome:

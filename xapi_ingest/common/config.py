@@ -9,12 +9,14 @@ the same whatever the file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
 Location = tuple[int | str, ...]
@@ -92,3 +94,14 @@ def row_errors(path: Path | str, line: int, error: ValidationError) -> list[str]
     """Problems of one CSV row, each naming the file, the line and the column."""
     return [f"{path}:{line}: {field_path(_user_location(item)) or '(row)'}: {item['msg']}"
             for item in error.errors(include_url=False)]
+
+
+def _month_day(value: str) -> str:
+    if not re.fullmatch(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])", value):
+        raise ValueError("must be MM-DD, e.g. '09-01'")
+    date(2001, int(value[:2]), int(value[3:]))  # rejects 02-30
+    return value
+
+
+MonthDay = Annotated[str, AfterValidator(_month_day)]
+"""A day of the year as ``MM-DD`` (e.g. the start of an academic year), checked to exist."""
