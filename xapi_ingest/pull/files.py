@@ -24,7 +24,6 @@ import hashlib
 import logging
 import tempfile
 import time
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,7 @@ from xapi_ingest.pull.kinds import Progress, SourceConfig, SourceKind
 from xapi_ingest.pull.summary import Budget, FileCounts, PullSummary
 from xapi_ingest.pull.watermark import read_state, write_state
 from xapi_ingest.xapi.decode import MALFORMED
-from xapi_ingest.xapi.reader import InputError, RawRecord, open_text, read_records
+from xapi_ingest.xapi.reader import UNREADABLE, InputError, RawRecord, open_text, read_records
 
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
@@ -123,7 +122,7 @@ def _records(copy: Path, origin: str) -> Iterator[tuple[str, RawRecord]]:
         try:
             with open_text(copy) as text:
                 evidence = text.read(_EVIDENCE)
-        except (OSError, EOFError, UnicodeDecodeError, zlib.error):
+        except UNREADABLE:
             evidence = copy.read_bytes()[:_EVIDENCE].decode("utf-8", "replace")
         yield origin, RawRecord(0, 1, evidence, error=str(exc), rule=MALFORMED)
 

@@ -108,6 +108,10 @@ def open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
 
 
+# What reading a file on can raise once it is open: a truncated or corrupt gzip, bad UTF-8, a failing disk.
+UNREADABLE = (OSError, EOFError, UnicodeDecodeError, zlib.error)
+
+
 def read_records(path: Path, name: str | None = None) -> Iterator[RawRecord]:
     """Yield every statement in ``path`` in file order, then a ``input.truncated`` record if it breaks off.
     Messages call the file ``name`` (default: ``path``): a local copy is named after what it copies."""
@@ -124,7 +128,7 @@ def read_records(path: Path, name: str | None = None) -> Iterator[RawRecord]:
                 yield record
         except _Broken as exc:
             yield _break(index, exc.line, exc.rest, f"{name}: {exc} near line {exc.line}; nothing after it was read")
-        except (OSError, EOFError, UnicodeDecodeError, zlib.error) as exc:  # a truncated or corrupt gzip, bad UTF-8
+        except UNREADABLE as exc:
             yield _break(index, line + 1, "", f"{name}: cannot read on after line {line}: {exc}")
 
 
